@@ -1,0 +1,54 @@
+/**
+ * Named errors with stable codes.
+ *
+ * Outcomes (a rejected event, a bad signature) are values; these are for misuse and corruption:
+ * input that cannot be represented, a malformed key, a corrupt keystore. Tests and callers match on
+ * `code`, never on the message.
+ */
+export class KeyroomError extends Error {
+  /** Stable, machine-readable code, e.g. `ERR_INVALID_JSON`. */
+  readonly code: string
+  /** A short suggestion for the user, shown by the CLI after the message. */
+  readonly hint?: string
+
+  constructor (code: string, message: string, options: { hint?: string, cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'KeyroomError'
+    this.code = code
+    if (options.hint !== undefined) this.hint = options.hint
+  }
+}
+
+/** Every code that keyroom throws, in one place so the set stays stable. */
+export const ErrorCode = {
+  /** Received JSON text that the strict parser refuses (floats, -0, big integers, bad UTF-8, duplicates). */
+  InvalidJson: 'ERR_INVALID_JSON',
+  /** A value that Matrix canonical JSON cannot represent (floats, undefined, cycles, big integers). */
+  NotCanonicalizable: 'ERR_NOT_CANONICALIZABLE',
+  /** A key, ID or URI in the wrong text form. */
+  InvalidKey: 'ERR_INVALID_KEY',
+  /** Base64 that is not the expected (unpadded, standard or URL-safe) form. */
+  InvalidBase64: 'ERR_INVALID_BASE64',
+  /** A room version this code does not know. */
+  UnknownRoomVersion: 'ERR_UNKNOWN_ROOM_VERSION',
+  /** A structure (event, attestation, record) missing required fields or of the wrong shape. */
+  InvalidEvent: 'ERR_INVALID_EVENT',
+  /** Seed or key bytes of the wrong length. */
+  InvalidKeyMaterial: 'ERR_INVALID_KEY_MATERIAL',
+  /** A recovery phrase that is not a valid BIP39 mnemonic. */
+  InvalidRecoveryPhrase: 'ERR_INVALID_RECOVERY_PHRASE',
+  /** Keystore decryption failed: wrong passphrase. */
+  WrongPassphrase: 'ERR_WRONG_PASSPHRASE',
+  /** Keystore needs a passphrase that was not given. */
+  PassphraseRequired: 'ERR_PASSPHRASE_REQUIRED',
+  /** Keystore file is unreadable, truncated or not a keystore. */
+  CorruptKeystore: 'ERR_CORRUPT_KEYSTORE',
+  /** An identity already exists where a new one was to be created. */
+  IdentityExists: 'ERR_IDENTITY_EXISTS',
+  /** No identity in the data directory. */
+  NoIdentity: 'ERR_NO_IDENTITY',
+  /** An ed25519 backend that is not available in this runtime. */
+  BackendUnavailable: 'ERR_BACKEND_UNAVAILABLE'
+} as const
+
+export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
