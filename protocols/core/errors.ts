@@ -48,7 +48,15 @@ export const ErrorCode = {
   /** No identity in the data directory. */
   NoIdentity: 'ERR_NO_IDENTITY',
   /** An ed25519 backend that is not available in this runtime. */
-  BackendUnavailable: 'ERR_BACKEND_UNAVAILABLE'
+  BackendUnavailable: 'ERR_BACKEND_UNAVAILABLE',
+  /** The room store read back bytes it cannot decode (bad checksum, truncated record, wrong hash). */
+  CorruptStore: 'ERR_CORRUPT_STORE',
+  /** The store's directory is locked by another live process (or another open store in this one). */
+  StoreLocked: 'ERR_STORE_LOCKED',
+  /** The store was used after `close()`. */
+  StoreClosed: 'ERR_STORE_CLOSED',
+  /** A store write the store refuses: bad depth, ill-formed string, state base not stored. */
+  InvalidStoreWrite: 'ERR_INVALID_STORE_WRITE'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
