@@ -47,6 +47,14 @@ export interface RoomVersionRules {
   strictCanonicalJson: boolean
   /** v6+: `m.room.aliases` has no special auth rule (MSC2432). */
   specialCaseAliasesAuth: boolean
+  /**
+   * v1–v2: `m.room.redaction` has its own auth rule (sender ≥ redact level, or the redaction and the
+   * redacted event come from the same event-ID domain). Removed in v3 ("redaction events are subject
+   * to auth rules in the same way as any other event"; v3 "Authorization rules").
+   */
+  specialCaseRedactionAuth: boolean
+  /** v6+: the power-levels auth rule also guards `notifications` like `events` (MSC2209, v6 "Authorization rules"). */
+  notificationsPowerLevels: boolean
   /** v7+: knocking (MSC2403). */
   allowKnocking: boolean
   /** v8+: `restricted` join rule (MSC3083). */
@@ -99,6 +107,8 @@ const V1: RoomVersionRules = {
   redaction: REDACTION_V1,
   strictCanonicalJson: false,
   specialCaseAliasesAuth: true,
+  specialCaseRedactionAuth: true,
+  notificationsPowerLevels: false,
   allowKnocking: false,
   restrictedJoinRule: false,
   knockRestrictedJoinRule: false,
@@ -111,10 +121,10 @@ const V1: RoomVersionRules = {
   keySenders: false
 }
 const V2: RoomVersionRules = { ...V1, id: '2', stateRes: 'v2' }
-const V3: RoomVersionRules = { ...V2, id: '3', eventIdFormat: 'hash-std' }
+const V3: RoomVersionRules = { ...V2, id: '3', eventIdFormat: 'hash-std', specialCaseRedactionAuth: false }
 const V4: RoomVersionRules = { ...V3, id: '4', eventIdFormat: 'hash-url' }
 const V5: RoomVersionRules = { ...V4, id: '5' }
-const V6: RoomVersionRules = { ...V5, id: '6', redaction: REDACTION_V6, strictCanonicalJson: true, specialCaseAliasesAuth: false }
+const V6: RoomVersionRules = { ...V5, id: '6', redaction: REDACTION_V6, strictCanonicalJson: true, specialCaseAliasesAuth: false, notificationsPowerLevels: true }
 const V7: RoomVersionRules = { ...V6, id: '7', allowKnocking: true }
 const V8: RoomVersionRules = { ...V7, id: '8', redaction: REDACTION_V8, restrictedJoinRule: true }
 const V9: RoomVersionRules = { ...V8, id: '9', redaction: REDACTION_V9 }
