@@ -37,35 +37,8 @@
 import { ErrorCode, KeyroomError } from '../errors.js'
 import { roomVersionRules } from '../room-versions.js'
 import type { RedactionRules } from '../room-versions.js'
-
-/** A JSON object as the redaction code sees it. */
-export type JsonObject = Record<string, unknown>
-
-/** True for a JSON object (not null, not an array). */
-export function isJsonObject (value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/**
- * Own-property read: a key taken from data (`"constructor"`, `"__proto__"`) must never reach
- * `Object.prototype`.
- */
-export function getOwn (object: JsonObject, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined
-}
-
-/**
- * Own-property write that is safe for any key: plain assignment of `"__proto__"` would set the
- * prototype instead of creating a property (JSON.parse and the strict parser create it as an own
- * property, and so must every copy).
- */
-export function setOwn (object: JsonObject, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
-  } else {
-    object[key] = value
-  }
-}
+import { cloneJson, getOwn, isJsonObject, setOwn } from '../signing/json-object.js'
+import type { JsonObject } from '../signing/json-object.js'
 
 /** Top-level keys every room version keeps (spec list, minus the three dropped in v11). */
 const KEPT_TOP_LEVEL_KEYS: readonly string[] = [
@@ -202,9 +175,12 @@ function redactContent (content: unknown, rule: ContentRule): JsonObject {
  * `content`, unless the type keeps all of it) whose values are shared with `event`. For building
  * signed bytes, where nothing is mutated; {@link redactEvent} returns an independent copy.
  *
+ * `omitSignatures`: leave `signatures` out, for the bytes that signatures and reference hashes
+ * cover (they remove it right after redaction; signing/signables.ts).
+ *
  * @throws KeyroomError `ERR_INVALID_EVENT` if `event` is not an object or has no string `type`.
  */
-export function redactShared (event: object, rules: RedactionRules): JsonObject {
+export function redactShared (event: object, rules: RedactionRules, options: { omitSignatures?: boolean } = {}): JsonObject {
   if (!isJsonObject(event)) {
     throw new KeyroomError(ErrorCode.InvalidEvent, 'cannot redact: the event is not a JSON object')
   }
@@ -216,22 +192,12 @@ export function redactShared (event: object, rules: RedactionRules): JsonObject 
   const out: JsonObject = {}
   for (const key of c.topLevelKeys) {
     if (!Object.hasOwn(event, key)) continue
+    if (key === 'signatures' && options.omitSignatures === true) continue
     out[key] = key === 'content'
       ? redactContent(event.content, c.content.get(type) ?? STRIP_ALL)
       : event[key]
   }
   return out
-}
-
-/** Deep copy of a JSON value (objects, arrays, scalars), safe for `"__proto__"` keys. */
-export function cloneJson (value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cloneJson)
-  if (isJsonObject(value)) {
-    const out: JsonObject = {}
-    for (const key of Object.keys(value)) setOwn(out, key, cloneJson(value[key]))
-    return out
-  }
-  return value
 }
 
 /**
