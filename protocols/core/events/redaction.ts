@@ -67,9 +67,9 @@ const LEGACY_TOP_LEVEL_KEYS: readonly string[] = ['prev_state', 'origin', 'membe
  */
 export const MSC3917_PROTECTED_CONTENT_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'm.room.member': ['sender_key', 'parent_event_id', 'user_key', 'room_root_key'],
-  'm.room.join_rules': ['parent_event_id', 'room_root_key'],
-  'm.space.child': ['room_root_key', 'parent_event_id', 'via'],
-  'm.room.third_party_invite': ['public_key', 'public_keys'],
+  'm.room.join_rules': ['sender_key', 'parent_event_id', 'room_root_key'],
+  'm.space.child': ['sender_key', 'room_root_key', 'parent_event_id', 'via'],
+  'm.room.third_party_invite': ['sender_key', 'parent_event_id', 'public_key', 'public_keys'],
   'keyroom.device': ['attestation', 'revocation']
 })
 

@@ -64,7 +64,7 @@ function expectedContentKeys (version: string, type: string): string[] | 'all' {
     case 'm.room.create':
       return v >= 11 ? 'all' : ['creator']
     case 'm.room.join_rules':
-      return ['join_rule', ...(v >= 8 ? ['allow'] : []), ...(keyroom ? ['parent_event_id', 'room_root_key'] : [])]
+      return ['join_rule', ...(v >= 8 ? ['allow'] : []), ...(keyroom ? ['sender_key', 'parent_event_id', 'room_root_key'] : [])]
     case 'm.room.power_levels':
       return ['ban', 'events', 'events_default', ...(v >= 11 ? ['invite'] : []), 'kick', 'redact', 'state_default', 'users', 'users_default']
     case 'm.room.aliases':
@@ -74,9 +74,9 @@ function expectedContentKeys (version: string, type: string): string[] | 'all' {
     case 'm.room.redaction':
       return v >= 11 ? ['redacts'] : []
     case 'm.space.child':
-      return keyroom ? ['room_root_key', 'parent_event_id', 'via'] : []
+      return keyroom ? ['sender_key', 'room_root_key', 'parent_event_id', 'via'] : []
     case 'm.room.third_party_invite':
-      return keyroom ? ['public_key', 'public_keys'] : []
+      return keyroom ? ['sender_key', 'parent_event_id', 'public_key', 'public_keys'] : []
     case 'keyroom.device':
       return keyroom ? ['attestation', 'revocation'] : []
     default:
@@ -309,9 +309,9 @@ describe('redactEvent: keyroom.1 keeps the MSC3917 keys', () => {
   it('lists the protected keys per type', () => {
     expect(MSC3917_PROTECTED_CONTENT_KEYS).toEqual({
       'm.room.member': ['sender_key', 'parent_event_id', 'user_key', 'room_root_key'],
-      'm.room.join_rules': ['parent_event_id', 'room_root_key'],
-      'm.space.child': ['room_root_key', 'parent_event_id', 'via'],
-      'm.room.third_party_invite': ['public_key', 'public_keys'],
+      'm.room.join_rules': ['sender_key', 'parent_event_id', 'room_root_key'],
+      'm.space.child': ['sender_key', 'room_root_key', 'parent_event_id', 'via'],
+      'm.room.third_party_invite': ['sender_key', 'parent_event_id', 'public_key', 'public_keys'],
       'keyroom.device': ['attestation', 'revocation']
     })
   })
