@@ -19,13 +19,11 @@
  */
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ErrorCode, KeyroomError, fromBase64, toBase64 } from '../protocols/core/index.js'
-// TODO(architecture): import from '../protocols/core/index.js' once it re-exports identity.
 import {
-  createAttestation, deviceKeyPair, openSecret, recoveryPhraseToSeed, sealSecret, seedToRecoveryPhrase,
-  userKeyPair, verifyAttestation, SEAL_NONCE_LENGTH, SEAL_SALT_LENGTH
-} from '../protocols/core/identity/index.js'
-import type { AttestationJson, DeviceId, ScryptParams, UserId } from '../protocols/core/identity/index.js'
+  ErrorCode, KeyroomError, createAttestation, deviceKeyPair, fromBase64, openSecret, recoveryPhraseToSeed, sealSecret,
+  seedToRecoveryPhrase, toBase64, userKeyPair, verifyAttestation, SEAL_NONCE_LENGTH, SEAL_SALT_LENGTH
+} from '../protocols/core/index.js'
+import type { AttestationJson, DeviceId, ScryptParams, UserId } from '../protocols/core/index.js'
 import { FileExistsError, SECRET_FILE_MODE, exists, restrictMode, writeFileAtomic } from './keystore-file.js'
 
 /** Name of the keystore file inside the data directory. */
