@@ -78,3 +78,44 @@ export function report (m: Measurement): void {
 export function ratio (label: string, value: number, target: string, ok: boolean): void {
   console.log(`  ${label.padEnd(52)} ${value.toFixed(3).padStart(9)}       target ${target}  ${ok ? 'PASS' : 'MISS'}`)
 }
+
+/**
+ * Measure two operations in alternating batches, so both see the same machine load (the other
+ * core may be busy): ratios between them are then meaningful even on a noisy machine. Returns
+ * both measurements; compare their `p50us` (median per-batch cost) for a robust ratio.
+ */
+export function measureInterleaved (
+  a: { name: string, fn: (i: number) => unknown, batch?: number },
+  b: { name: string, fn: (i: number) => unknown, batch?: number },
+  options: { budgetMs?: number, warmup?: number } = {}
+): [Measurement, Measurement] {
+  const budgetMs = options.budgetMs ?? 2000
+  const sides = [a, b].map(s => ({ ...s, batch: s.batch ?? 100, perBatch: [] as number[], ops: 0, elapsed: 0 }))
+  let i = 0
+  for (let w = 0; w < (options.warmup ?? 5); w++) {
+    for (const s of sides) for (let j = 0; j < s.batch; j++) s.fn(i++)
+  }
+  const start = performance.now()
+  while (performance.now() - start < budgetMs) {
+    for (const s of sides) {
+      const t0 = performance.now()
+      for (let j = 0; j < s.batch; j++) s.fn(i++)
+      const dt = performance.now() - t0
+      s.perBatch.push((dt * 1000) / s.batch)
+      s.ops += s.batch
+      s.elapsed += dt
+    }
+  }
+  const out = sides.map(s => {
+    s.perBatch.sort((x, y) => x - y)
+    return {
+      name: s.name,
+      opsPerSec: (s.ops / s.elapsed) * 1000,
+      usPerOp: (s.elapsed * 1000) / s.ops,
+      p50us: percentile(s.perBatch, 0.5),
+      p99us: percentile(s.perBatch, 0.99),
+      ops: s.ops
+    }
+  })
+  return [out[0]!, out[1]!]
+}
