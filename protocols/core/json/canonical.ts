@@ -112,7 +112,10 @@ function reserve (n: number): void {
 function writeAscii (s: string): void {
   const n = s.length
   reserve(n)
-  for (let i = 0; i < n; i++) buf[o++] = s.charCodeAt(i)
+  const b = buf
+  let p = o
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i)
+  o = p
 }
 
 function writeValue (v: unknown, depth: number): void {
@@ -250,37 +253,38 @@ function writeString (s: string, isKey: boolean): void {
   // Worst case 6 bytes per code unit (`\u00XX`); a surrogate pair is 4 bytes for 2 units.
   reserve(n * 6 + 2)
   const b = buf
-  b[o++] = 0x22
+  let p = o // a local cursor: V8 keeps it in a register, a module variable it would not
+  b[p++] = 0x22
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     if (c < 0x80) {
       if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-        b[o++] = c
+        b[p++] = c
       } else {
-        b[o++] = 0x5c // \
+        b[p++] = 0x5c // \
         switch (c) {
-          case 0x22: b[o++] = 0x22; break
-          case 0x5c: b[o++] = 0x5c; break
-          case 0x08: b[o++] = 0x62; break // b
-          case 0x09: b[o++] = 0x74; break // t
-          case 0x0a: b[o++] = 0x6e; break // n
-          case 0x0c: b[o++] = 0x66; break // f
-          case 0x0d: b[o++] = 0x72; break // r
+          case 0x22: b[p++] = 0x22; break
+          case 0x5c: b[p++] = 0x5c; break
+          case 0x08: b[p++] = 0x62; break // b
+          case 0x09: b[p++] = 0x74; break // t
+          case 0x0a: b[p++] = 0x6e; break // n
+          case 0x0c: b[p++] = 0x66; break // f
+          case 0x0d: b[p++] = 0x72; break // r
           default: // u00XX, lowercase hex
-            b[o++] = 0x75
-            b[o++] = 0x30
-            b[o++] = 0x30
-            b[o++] = HEX.charCodeAt(c >> 4)
-            b[o++] = HEX.charCodeAt(c & 15)
+            b[p++] = 0x75
+            b[p++] = 0x30
+            b[p++] = 0x30
+            b[p++] = HEX.charCodeAt(c >> 4)
+            b[p++] = HEX.charCodeAt(c & 15)
         }
       }
     } else if (c < 0x800) {
-      b[o++] = 0xc0 | (c >> 6)
-      b[o++] = 0x80 | (c & 0x3f)
+      b[p++] = 0xc0 | (c >> 6)
+      b[p++] = 0x80 | (c & 0x3f)
     } else if (c < 0xd800 || c > 0xdfff) {
-      b[o++] = 0xe0 | (c >> 12)
-      b[o++] = 0x80 | ((c >> 6) & 0x3f)
-      b[o++] = 0x80 | (c & 0x3f)
+      b[p++] = 0xe0 | (c >> 12)
+      b[p++] = 0x80 | ((c >> 6) & 0x3f)
+      b[p++] = 0x80 | (c & 0x3f)
     } else {
       const d = s.charCodeAt(i + 1)
       if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) {
@@ -291,13 +295,14 @@ function writeString (s: string, isKey: boolean): void {
       }
       i++
       const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
-      b[o++] = 0xf0 | (cp >> 18)
-      b[o++] = 0x80 | ((cp >> 12) & 0x3f)
-      b[o++] = 0x80 | ((cp >> 6) & 0x3f)
-      b[o++] = 0x80 | (cp & 0x3f)
+      b[p++] = 0xf0 | (cp >> 18)
+      b[p++] = 0x80 | ((cp >> 12) & 0x3f)
+      b[p++] = 0x80 | ((cp >> 6) & 0x3f)
+      b[p++] = 0x80 | (cp & 0x3f)
     }
   }
-  b[o++] = 0x22
+  b[p++] = 0x22
+  o = p
 }
 
 /**
