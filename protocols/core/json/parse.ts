@@ -56,7 +56,8 @@ let nextTab = -1
 let nextLf = -1
 let nextCr = -1
 
-// Raw control characters other than the JSON whitespace tab, LF and CR.
+// Raw control characters other than the JSON whitespace tab, LF and CR: matching them is the point.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/
 
 /**
