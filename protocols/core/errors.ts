@@ -56,7 +56,9 @@ export const ErrorCode = {
   /** The store was used after `close()`. */
   StoreClosed: 'ERR_STORE_CLOSED',
   /** A store write the store refuses: bad depth, ill-formed string, state base not stored. */
-  InvalidStoreWrite: 'ERR_INVALID_STORE_WRITE'
+  InvalidStoreWrite: 'ERR_INVALID_STORE_WRITE',
+  /** State resolution asked for a room version whose algorithm is not implemented (v1: state resolution v1). */
+  UnsupportedStateResolution: 'ERR_UNSUPPORTED_STATE_RESOLUTION'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
