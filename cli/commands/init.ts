@@ -11,8 +11,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { ErrorCode, KeyroomError } from '../../protocols/core/index.js'
-// TODO(architecture): import from '../../store/index.js' once store/ has an index.ts.
-import { createIdentity, hasIdentity } from '../../store/keystore.js'
+import { createIdentity, hasIdentity } from '../../store/index.js'
 import { dataDirOf } from '../context.js'
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
