@@ -1,0 +1,194 @@
+/**
+ * The full authorization check of a keyroom.1 event: the Matrix rules (auth/) with keyroom.1's two
+ * overrides, then keyroom's additions (keyroom-auth.ts) — and the pieces the auth and state
+ * resolution modules can call so that every path applies the same rules.
+ *
+ * Where keyroom.1 departs from the Matrix rules of room version 12 (docs/protocol.md):
+ *
+ * - **`keyroom.device` events** are a member's statements about their own keys: "allowed for a
+ *   joined sender about their own UDKs only (not governed by `state_default`)". The Matrix rules
+ *   for a generic state event are "create event present; sender joined; sender's power level ≥
+ *   the event's required level"; keyroom.1 drops the last ({@link keyroomMatrixOverride}) and
+ *   checks the rest, plus ownership, in K6.
+ * - **Invite-link joins** (invite-link.ts): a join whose content carries
+ *   `third_party_invite.signed` is allowed when the claim is signed by the key of the live
+ *   `m.room.third_party_invite` it names, for this user and this room, and the user is not
+ *   banned — the Matrix third-party-invite rule (x.1 of `invite`), applied to the join because no
+ *   server exists to mint the intermediate invite.
+ * - **Auth events selection** adds the signer's `keyroom.device` event and, for an invite-link
+ *   join, the link's event (auth-events.ts); {@link checkKeyroomAuthEvents} is the Matrix "auth
+ *   events" rules with that selection.
+ */
+import { authStateFromAuthEvents, checkAuth, checkAuthEvents, parsePdu } from '../auth/index.js'
+import type { AuthEventSource, AuthHooks, AuthResult, AuthStateLookup, PduLike } from '../auth/index.js'
+import type { RoomVersionRules } from '../room-versions.js'
+import type { AttestationCache } from './attestation-cache.js'
+import { authEventPairs } from './auth-events.js'
+import { EventType } from './constants.js'
+import { eventSigner, isObject, membershipOf, own } from './event-fields.js'
+import { checkInviteLinkClaim, inviteLinkClaimOf } from './invite-link.js'
+import { checkKeyroomAuth } from './keyroom-auth.js'
+import type { EventView, RoomEvent, RoomStateView } from './types.js'
+
+const ALLOW: AuthResult = Object.freeze({ ok: true })
+
+function refuse (rule: string): AuthResult {
+  return { ok: false, rule }
+}
+
+/** A `PduLike` view that also carries the event's `signatures` (the keyroom rules ask who signed). */
+export type SignedPdu = PduLike & { readonly signatures?: unknown }
+
+/**
+ * keyroom.1's replacements for two Matrix rules, to run *instead of* the Matrix rules for the
+ * events they cover: `undefined` means "the Matrix rules decide".
+ *
+ * Hook for auth/check-auth.ts: at the top of the state-dependent rules (after rule 1), when
+ * `rules.keySenders`: `const o = keyroomMatrixOverride(rules, event, state); if (o) return o`.
+ */
+export function keyroomMatrixOverride (rules: RoomVersionRules, event: PduLike, authState: AuthStateLookup): AuthResult | undefined {
+  if (!rules.keySenders) return undefined
+  if (event.type === EventType.Device) {
+    // The generic Matrix rules minus the required power level.
+    if (authState(EventType.Create, '') === undefined) return refuse('keyroom.device.1: no m.room.create event in the auth state')
+    if (membershipOf(authState(EventType.Member, event.sender)) !== 'join') return refuse('keyroom.device.2: sender not joined')
+    return ALLOW
+  }
+  if (event.type === EventType.Member && membershipOf(event) === 'join' && own(event.content, 'third_party_invite') !== undefined) {
+    return checkInviteLinkJoin(event, authState)
+  }
+  return undefined
+}
+
+/** The invite-link join rule (numbered after Matrix's third-party `invite` rule x.1). */
+function checkInviteLinkJoin (event: PduLike, authState: AuthStateLookup): AuthResult {
+  const target = event.state_key
+  // .1 "If the sender does not match state_key, reject" (join rule .2).
+  if (target === undefined || event.sender !== target) return refuse('keyroom.link.1: sender does not match state_key')
+  // .2 "If target user is banned, reject."
+  if (membershipOf(authState(EventType.Member, target)) === 'ban') return refuse('keyroom.link.2: target user is banned')
+  // .3 "If content.third_party_invite does not have a signed property, reject."
+  const claim = inviteLinkClaimOf(event.content)
+  if (!isObject(claim)) return refuse('keyroom.link.3: third_party_invite has no signed object')
+  // .4 "If there is no m.room.third_party_invite event in the current room state with state_key
+  // matching token, reject."
+  const token = own(claim, 'token')
+  const link = typeof token === 'string' ? authState(EventType.ThirdPartyInvite, token) : undefined
+  if (link === undefined) return refuse('keyroom.link.4: no m.room.third_party_invite for the token')
+  // .5 the claim names this user and room, and the link key signed it ("If any signature in
+  // signed matches any public key in the m.room.third_party_invite event, allow").
+  const check = checkInviteLinkClaim(claim, { stateKey: link.state_key, content: link.content }, { userId: target, roomId: event.room_id ?? '' })
+  if (!check.ok) return refuse(`keyroom.link.5: invite link claim ${check.problem}`)
+  return ALLOW
+}
+
+/** Options of {@link checkRoomAuth} and {@link keyroomAuthHooks}. */
+export interface RoomAuthOptions {
+  /** Verified-statement cache (keyroom-auth.ts `defaultAttestationCache` by default). */
+  attestations?: AttestationCache
+  /** The current time, for the soft-fail check against the current state (keyroom-auth.ts). */
+  now?: number
+}
+
+/**
+ * The whole authorization check of an event against one auth state: the Matrix rules of the room
+ * version (with keyroom.1's overrides), then, for rooms with `keySenders`, the keyroom additions.
+ *
+ * @param event - the event's `PduLike` view (auth `parsePdu`) with its `signatures`.
+ */
+export function checkRoomAuth (rules: RoomVersionRules, event: SignedPdu, authState: AuthStateLookup, options: RoomAuthOptions = {}): AuthResult {
+  const matrix = keyroomMatrixOverride(rules, event, authState) ?? checkAuth(rules, event, authState)
+  if (!matrix.ok || !rules.keySenders) return matrix
+  return checkKeyroomAuth(event, authState, keyroomOptions(rules, options))
+}
+
+function keyroomOptions (rules: RoomVersionRules, options: RoomAuthOptions): Parameters<typeof checkKeyroomAuth>[2] {
+  const out: NonNullable<Parameters<typeof checkKeyroomAuth>[2]> = { rules }
+  if (options.attestations !== undefined) out.attestations = options.attestations
+  if (options.now !== undefined) out.now = options.now
+  return out
+}
+
+/**
+ * Auth hooks that add the keyroom rules to `checkAuth` — for state resolution's iterative auth
+ * checks: `resolveState(v, sets, getEvent, { authHooks: keyroomAuthHooks({ getEvent }) })`.
+ *
+ * The keyroom rules need the event's `signatures`, which the auth module's `PduLike` view does not
+ * keep; the hook reads them from the raw event (`getEvent(event.event_id)`) when the view lacks
+ * them.
+ */
+export function keyroomAuthHooks (options: RoomAuthOptions & { getEvent: (eventId: string) => object | undefined }): AuthHooks {
+  return {
+    extraRules: (rules, event, authState) => {
+      if (!rules.keySenders) return ALLOW
+      const signed = event as SignedPdu
+      const signatures = signed.signatures ?? own(options.getEvent(event.event_id), 'signatures')
+      return checkKeyroomAuth({ ...event, signatures }, authState, keyroomOptions(rules, options))
+    }
+  }
+}
+
+/**
+ * The Matrix rules about an event's `auth_events` (v12 rules 2.x, as v11 with the create event
+ * listed), with keyroom.1's selection (auth-events.ts) for rooms with `keySenders`:
+ * 1. no duplicate `(type, state_key)`; 2. only pairs the selection names; 3. none rejected;
+ * 4. the `m.room.create` event among them; 5. all in the event's room.
+ */
+export function checkKeyroomAuthEvents (rules: RoomVersionRules, event: SignedPdu, source: AuthEventSource): AuthResult {
+  if (!rules.keySenders) return checkAuthEvents(rules, event, source)
+  if (event.type === EventType.Create) return ALLOW
+  const isRejected = source.isRejected ?? (() => false)
+  const signer = eventSigner(event)
+  if (!signer.ok) return refuse(`keyroom.signature.${signer.problem}`)
+  const expected = authEventPairs(event, signer.deviceId)
+  const seen: Array<readonly [string, string]> = []
+  let create = false
+  for (const id of event.auth_events) {
+    const parsed = parsePdu(source.getEvent(id), id)
+    if (!parsed.ok) return refuse(`auth_events: auth event ${id} is unavailable or malformed`)
+    const pdu = parsed.pdu
+    const stateKey = pdu.state_key
+    if (stateKey === undefined) return refuse(`auth_events.2: auth event ${id} is not a state event`)
+    if (seen.some(([t, k]) => t === pdu.type && k === stateKey)) return refuse(`auth_events.1: duplicate auth events for (${pdu.type}, ${stateKey})`)
+    seen.push([pdu.type, stateKey])
+    if (!expected.some((p) => p.type === pdu.type && p.stateKey === stateKey)) {
+      return refuse(`auth_events.2: auth event (${pdu.type}, ${stateKey}) is not one the auth events selection names`)
+    }
+    if (isRejected(id)) return refuse(`auth_events.3: auth event ${id} was rejected`)
+    if (pdu.type === EventType.Create && stateKey === '') create = true
+    if (pdu.room_id !== event.room_id) return refuse(`auth_events.5: auth event ${id} is in another room`)
+  }
+  if (!create) return refuse('auth_events.4: no m.room.create event among the auth events')
+  return ALLOW
+}
+
+/** The auth state an event's own auth events give (auth `authStateFromAuthEvents`). */
+export function authStateOfAuthEvents (rules: RoomVersionRules, event: PduLike, source: AuthEventSource): AuthStateLookup {
+  return authStateFromAuthEvents(rules, event, source)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+const pduViews = new WeakMap<object, PduLike>()
+
+/**
+ * The auth module's `PduLike` view of an event with a known ID (memoised per event object), or
+ * `undefined` when the event is malformed.
+ */
+export function pduOf (event: EventView | RoomEvent, eventId: string): PduLike | undefined {
+  const hit = pduViews.get(event)
+  if (hit !== undefined && hit.event_id === eventId) return hit
+  const parsed = parsePdu(event, eventId)
+  if (!parsed.ok) return undefined
+  pduViews.set(event, parsed.pdu)
+  return parsed.pdu
+}
+
+/** An auth-state lookup over a {@link RoomStateView} (e.g. `RoomState`), as the auth rules read it. */
+export function authLookupOf (state: RoomStateView): AuthStateLookup {
+  return (type, stateKey) => {
+    const entry = state.entry(type, stateKey)
+    return entry === undefined ? undefined : pduOf(entry.event, entry.eventId)
+  }
+}
