@@ -5,10 +5,10 @@
 import { signEventWithId } from '../../../../protocols/core/events/index.js'
 import { deviceKeyPair } from '../../../../protocols/core/identity/index.js'
 import {
-  MembershipVerifier, RoomState, RoomTimeline, authLookupOf, buildCreateRoom, buildInvite, buildJoin, decide, scenarioSeed, scenarioUser
+  MembershipVerifier, RoomTimeline, authLookupOf, buildCreateRoom, buildInvite, buildJoin, decide, scenarioSeed, scenarioUser
 } from '../../../../protocols/core/room/index.js'
 import type {
-  CreateRoomInput, Decision, IdentifiedEvent, JoinVia, RoomContext, RoomEvent, ScenarioUser, ScenarioUserOptions
+  CreateRoomInput, Decision, IdentifiedEvent, JoinVia, RoomContext, RoomEvent, RoomState, ScenarioUser, ScenarioUserOptions
 } from '../../../../protocols/core/room/index.js'
 
 /** Start of every test room's clock. */
