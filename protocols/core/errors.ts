@@ -57,6 +57,28 @@ export const ErrorCode = {
   StoreClosed: 'ERR_STORE_CLOSED',
   /** A store write the store refuses: bad depth, ill-formed string, state base not stored. */
   InvalidStoreWrite: 'ERR_INVALID_STORE_WRITE',
+  /** A service method was called while the service is stopped (or it stopped while the call waited). */
+  NotStarted: 'ERR_NOT_STARTED',
+  /** Gossip: an event larger than the gossip size limit was given to publish. */
+  GossipMessageTooLarge: 'ERR_GOSSIP_MESSAGE_TOO_LARGE',
+  /** Gossip: the pubsub router refused or failed a publish for a reason other than "no peers"/"duplicate". */
+  GossipPublishFailed: 'ERR_GOSSIP_PUBLISH_FAILED',
+  /** Sync: a request frame exceeded the request size limit. */
+  SyncRequestTooLarge: 'ERR_SYNC_REQUEST_TOO_LARGE',
+  /** Sync: a request named more IDs than one request may carry. */
+  SyncTooManyIds: 'ERR_SYNC_TOO_MANY_IDS',
+  /** Sync: a response exceeded a size bound (frame, event, total bytes or item count). */
+  SyncResponseTooLarge: 'ERR_SYNC_RESPONSE_TOO_LARGE',
+  /** Sync: a stream did not complete within its time bound. */
+  SyncTimeout: 'ERR_SYNC_TIMEOUT',
+  /** Sync: the remote refused the request because too many requests are in flight. */
+  SyncBusy: 'ERR_SYNC_BUSY',
+  /** Sync: the remote does not have (or will not share) the room or event asked for. */
+  SyncNotFound: 'ERR_SYNC_NOT_FOUND',
+  /** Sync: a frame or message that does not follow the wire format (either direction). */
+  SyncBadMessage: 'ERR_SYNC_BAD_MESSAGE',
+  /** Sync: the remote failed with an internal error while serving the request. */
+  SyncRemoteError: 'ERR_SYNC_REMOTE_ERROR',
   /** State resolution asked for a room version whose algorithm is not implemented (v1: state resolution v1). */
   UnsupportedStateResolution: 'ERR_UNSUPPORTED_STATE_RESOLUTION'
 } as const
