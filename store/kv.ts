@@ -9,7 +9,7 @@ export type KvOp =
   | { readonly type: 'put', readonly key: Uint8Array, readonly value: Uint8Array }
   | { readonly type: 'del', readonly key: Uint8Array }
 
-/** A key range; bounds are byte strings compared with memcmp. */
+/** A key range; bounds are byte strings compared with memcmp. Set at most one lower and one upper bound. */
 export interface KvRange {
   readonly gt?: Uint8Array
   readonly gte?: Uint8Array
