@@ -65,7 +65,7 @@ function kvSuite (name: string, make: () => Promise<{ kv: OrderedKv, done: () =>
           for await (const [k, v] of kv.entries(r)) entries.push([hex(k), hex(v)])
           expect(entries).toEqual(modelRange(model, r).map(k => [k, hex(model.get(k)!)]))
         }
-        const probe = [...model.keys()].slice(0, 3).map(k => Buffer.from(k, 'hex')).concat([Uint8Array.of(9)])
+        const probe: Uint8Array[] = [...[...model.keys()].slice(0, 3).map(k => Buffer.from(k, 'hex')), Uint8Array.of(9)]
         expect((await kv.getMany(probe)).map(v => v === undefined ? undefined : hex(v))).toEqual(probe.map(k => { const v = model.get(hex(k)); return v === undefined ? undefined : hex(v) }))
       }), { numRuns: 60 })
     })
