@@ -203,8 +203,18 @@ export class KvRoomStore implements RoomStore {
 
   async writeEvent (batch: EventWrite, options: AbortOptions = {}): Promise<WriteResult> {
     checkEventWrite(batch)
-    // Copy the bytes: the caller may reuse its buffer before the batch is prepared.
-    const write: EventWrite = { ...batch, bytes: batch.bytes.slice() }
+    // Copy what the caller owns: it may reuse its buffers and maps before the batch is prepared.
+    const copyUpdate = (u: StateUpdate | undefined): StateUpdate | undefined =>
+      u === undefined ? undefined : { base: u.base, changes: new Map(u.changes ?? []) }
+    const write: EventWrite = {
+      ...batch,
+      bytes: batch.bytes.slice(),
+      heads: [...batch.heads],
+      state: copyUpdate(batch.state),
+      currentState: copyUpdate(batch.currentState),
+      ...(batch.roomMeta === undefined ? {} : { roomMeta: { ...batch.roomMeta } }),
+      ...(batch.verifications === undefined ? {} : { verifications: new Map(batch.verifications) })
+    }
     return await this.enqueue<WriteResult>({ kind: 'event', write, weight: write.bytes.length }, options)
   }
 
