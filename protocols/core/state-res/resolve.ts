@@ -276,8 +276,8 @@ class Resolver {
    *   1. the sender's power level, higher first ("x's sender has greater power level");
    *   2. `origin_server_ts`, lower first;
    *   3. `event_id`, lower first by Unicode code point.
-   * Events on an auth-event cycle (impossible with hash event IDs) never become ready and are
-   * left out.
+   * Events on an auth-event cycle (impossible with hash event IDs) never become ready: they are
+   * left out of this list and so become "remaining events" of step 3.
    */
   reverseTopologicalPowerOrder (powerEvents: readonly string[], full: ReadonlySet<string>): string[] {
     // The graph: event → its distinct auth events within the full conflicted set.

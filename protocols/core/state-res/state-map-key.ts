@@ -6,7 +6,7 @@
  *
  *     <length of event_type in UTF-16 code units, decimal>:<event_type><state_key>
  *
- * e.g. `13:m.room.member@alice:example.org`, `20:m.room.power_levels` (empty state key). The
+ * e.g. `13:m.room.member@alice:example.org`, `19:m.room.power_levels` (empty state key). The
  * length prefix makes the encoding injective for every pair of strings (no separator can be
  * confused with content, whatever characters the type or state key hold), and the key stays
  * readable in logs and snapshots.

@@ -25,6 +25,7 @@ export const ZARA = '@zara:example.com'
 /** A mutable PDU as tests build it. */
 export interface TestPdu extends PduLike {
   content: Record<string, unknown>
+  origin_server_ts: number
 }
 
 /** One event of a fixture. */
