@@ -89,12 +89,13 @@ export class RoomSyncService implements RoomSync, Startable {
     const key = peer.toString()
     const log = this.#log
 
-    // Admission: per-peer and global caps on streams being served. A refusal is an answer (so the
-    // client gets a named error), written without reading the request.
     // Bytes we are willing to buffer from this stream when nobody reads it: the reader stops pulling
     // after the request, and an endless sender then hits this cap (libp2p resets the stream)
     // instead of our memory.
     stream.maxReadBufferLength = MAX_REQUEST_BYTES
+
+    // Admission: per-peer and global caps on streams being served. A refusal is an answer (so the
+    // client gets a named error), written without reading the request.
     const mine = this.#inflight.get(key) ?? 0
     if (mine >= this.#maxPerPeer || this.#inflightTotal >= this.#maxTotal) {
       log('refusing sync stream from %p: %d in flight for the peer, %d in total', peer, mine, this.#inflightTotal)
