@@ -98,6 +98,10 @@ function matrixRules (rules: RoomVersionRules, event: PduLike, state: AuthStateL
   // 1. "If type is m.room.create: …"
   if (event.type === EventType.Create) return checkCreate(rules, n, event)
 
+  // The room version's own replacements for the rules below (AuthHooks.overrideRules).
+  const override = hooks.overrideRules?.(rules, event, state)
+  if (override !== undefined) return override
+
   // The create event is in every auth state: v1–v11 rule 2.4 requires it among the auth events,
   // v12 rule 2 derives it from the room ID.
   const create = state(EventType.Create, '')

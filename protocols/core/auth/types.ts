@@ -38,6 +38,13 @@ export interface AuthHooks {
    */
   readonly verifyJoinAuthorisedVia?: ((event: PduLike, userId: string) => boolean) | undefined
   /**
+   * Rules of the room version that replace the Matrix rules for some events (keyroom.1:
+   * `keyroom.device` events, invite-link joins). Called for every event except `m.room.create`
+   * (rule 1 always applies) before the state-dependent Matrix rules: a result replaces them,
+   * `undefined` lets them decide. `extraRules` still runs after an allowing result.
+   */
+  readonly overrideRules?: ((rules: RoomVersionRules, event: PduLike, authState: AuthStateLookup) => AuthResult | undefined) | undefined
+  /**
    * Further rules of the room version, run after the Matrix rules allow the event (keyroom.1:
    * the signing UDK is attested in the auth state, the MSC3917 fields are present and
    * consistent). Its rejection is returned as is.

@@ -90,6 +90,23 @@ describe('keyroom.1 authorization', () => {
   })
 })
 
+describe('override hook', () => {
+  it('replaces the Matrix rules for the events it decides, not for others, and never for m.room.create', () => {
+    const device = ev('keyroom.device', BOB, {}, '^device')
+    const bobJoin = ev('m.room.member', BOB, { membership: 'join' }, BOB)
+    const state = [aliceJoin, pl, jr, bobJoin]
+    const overrideRules = (_r: unknown, event: PduLike): { ok: true } | undefined => (event.type === 'keyroom.device' ? { ok: true } : undefined)
+    // Bob at 10 is below state_default (50): the Matrix rules reject his device event.
+    const strict = [aliceJoin, ev('m.room.power_levels', ALICE, { users: { [BOB]: 10 } }, ''), jr, bobJoin]
+    expect(check(device, strict)).toBe('8')
+    expect(check(device, strict, { overrideRules })).toBe('allow')
+    expect(check(ev('m.room.name', BOB, {}, ''), strict, { overrideRules })).toBe('8')
+    expect(check({ ...create, prev_events: ['$x'] }, state, { overrideRules: () => ({ ok: true }) })).toBe('1.1')
+    const extraRules = (): { ok: false, rule: string } => ({ ok: false, rule: 'keyroom: no' })
+    expect(check(device, strict, { overrideRules, extraRules })).toBe('keyroom')
+  })
+})
+
 describe('rule numbers match the spec pages', () => {
   // [senderJoined, member join, member unknown, power levels users, power levels users-new, otherwise]
   const expected: Record<string, string[]> = {
