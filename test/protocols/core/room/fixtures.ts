@@ -116,8 +116,18 @@ export class TestRoom {
  */
 export function signRaw (signer: ScenarioUser, event: Record<string, unknown>): IdentifiedEvent {
   const deviceId = deviceKeyPair(signer.device.deviceSeed).deviceId
-  const signed = signEventWithId(event, deviceId, 'ed25519', signer.device.deviceSeed, 'keyroom.1')
+  const signed = signEventWithId(withoutUndefined(event), deviceId, 'ed25519', signer.device.deviceSeed, 'keyroom.1')
   return { eventId: signed.eventId, event: signed.event as RoomEvent }
+}
+
+/** A copy without the keys whose value is `undefined` (one level, and in `content`): "delete this field". */
+function withoutUndefined (event: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(event)) {
+    if (value === undefined) continue
+    out[key] = key === 'content' && typeof value === 'object' && value !== null ? withoutUndefined(value as Record<string, unknown>) : value
+  }
+  return out
 }
 
 /** A copy of `entry`'s event with `changes` applied, re-signed by `signer`. */
