@@ -167,8 +167,8 @@ export interface CreatedRoom {
  * Default power levels of a new room. Room version 12 (MSC4289): "the creator is not listed in
  * `users`" — creators have unbounded power through the create event. Matrix's client-server
  * `createRoom` defaults otherwise (state 50, moderation 50, invite 0 → here 50: in a room whose
- * membership is a signature tree, inviting is a moderator's act by default), plus
- * `keyroom.device` at 0.
+ * membership is a signature tree, inviting is a moderator's act by default). `keyroom.device`
+ * needs no entry: device records are exempt from the power levels (room-auth.ts).
  */
 export const DEFAULT_POWER_LEVELS: Readonly<Record<string, unknown>> = Object.freeze({
   users: {},
@@ -182,10 +182,7 @@ export const DEFAULT_POWER_LEVELS: Readonly<Record<string, unknown>> = Object.fr
     'm.room.tombstone': 150,
     'm.room.server_acl': 100,
     'm.room.encryption': 100,
-    'm.space.child': 50,
-    // keyroom.1 exempts device records from the power levels (room-auth.ts); listing them at 0
-    // gives the same answer under the unmodified Matrix rules (e.g. in state resolution).
-    'keyroom.device': 0
+    'm.space.child': 50
   },
   events_default: 0,
   state_default: 50,

@@ -41,10 +41,8 @@ export type SignedPdu = PduLike & { readonly signatures?: unknown }
 
 /**
  * keyroom.1's replacements for two Matrix rules, to run *instead of* the Matrix rules for the
- * events they cover: `undefined` means "the Matrix rules decide".
- *
- * Hook for auth/check-auth.ts: at the top of the state-dependent rules (after rule 1), when
- * `rules.keySenders`: `const o = keyroomMatrixOverride(rules, event, state); if (o) return o`.
+ * events they cover: `undefined` means "the Matrix rules decide". It is the auth module's
+ * `AuthHooks.overrideRules` ({@link keyroomAuthHooks}).
  */
 export function keyroomMatrixOverride (rules: RoomVersionRules, event: PduLike, authState: AuthStateLookup): AuthResult | undefined {
   if (!rules.keySenders) return undefined
@@ -97,9 +95,7 @@ export interface RoomAuthOptions {
  * @param event - the event's `PduLike` view (auth `parsePdu`) with its `signatures`.
  */
 export function checkRoomAuth (rules: RoomVersionRules, event: SignedPdu, authState: AuthStateLookup, options: RoomAuthOptions = {}): AuthResult {
-  const matrix = keyroomMatrixOverride(rules, event, authState) ?? checkAuth(rules, event, authState)
-  if (!matrix.ok || !rules.keySenders) return matrix
-  return checkKeyroomAuth(event, authState, keyroomOptions(rules, options))
+  return checkAuth(rules, event, authState, keyroomAuthHooks({ ...options, getEvent: () => undefined }))
 }
 
 function keyroomOptions (rules: RoomVersionRules, options: RoomAuthOptions): Parameters<typeof checkKeyroomAuth>[2] {
@@ -110,8 +106,10 @@ function keyroomOptions (rules: RoomVersionRules, options: RoomAuthOptions): Par
 }
 
 /**
- * Auth hooks that add the keyroom rules to `checkAuth` — for state resolution's iterative auth
- * checks: `resolveState(v, sets, getEvent, { authHooks: keyroomAuthHooks({ getEvent }) })`.
+ * The auth hooks that make `checkAuth` the keyroom.1 rules: `overrideRules` =
+ * {@link keyroomMatrixOverride}, `extraRules` = {@link checkKeyroomAuth}. Pass them wherever the
+ * rules run — {@link checkRoomAuth} (and so `decide`) and state resolution's iterative auth checks:
+ * `resolveState(v, sets, getEvent, { authHooks: keyroomAuthHooks({ getEvent }) })`.
  *
  * The keyroom rules need the event's `signatures`, which the auth module's `PduLike` view does not
  * keep; the hook reads them from the raw event (`getEvent(event.event_id)`) when the view lacks
@@ -119,6 +117,7 @@ function keyroomOptions (rules: RoomVersionRules, options: RoomAuthOptions): Par
  */
 export function keyroomAuthHooks (options: RoomAuthOptions & { getEvent: (eventId: string) => object | undefined }): AuthHooks {
   return {
+    overrideRules: keyroomMatrixOverride,
     extraRules: (rules, event, authState) => {
       if (!rules.keySenders) return ALLOW
       const signed = event as SignedPdu

@@ -225,6 +225,9 @@ describe('MSC3917 threat table, P2P form', () => {
     const resolved = resolve(room, room.state, branch.state)
     const record = room.getEvent(resolved.get(stateMapKey('keyroom.device', deviceIdOf(phone)))!)!
     expect(record.content.revocation).toBeDefined()
+    // Xavier's join stands on its own auth events in state resolution (as with a banned inviter),
+    // so a node that took the fork first lists him — and membership verification flags him.
+    expect(membershipIn(room, resolved, xavier.userId)).toBe('join')
     const verifier = room.verifier()
     verifier.applyState(join)
     expect(verifier.member(xavier.userId)).toMatchObject({ verified: false, reason: 'revoked-device', failedEventId: invite.eventId })
