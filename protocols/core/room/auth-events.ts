@@ -24,12 +24,12 @@
  *   signer's attestation (or revocation) lives. When the attestation is in the sender's join, that
  *   event is already listed; when the event introduces its own signer, nothing more is needed.
  */
-import { EventType } from './constants.js'
+import { RoomEventType } from './constants.js'
 import { own, ownString } from './event-fields.js'
 import type { RoomStateView } from './types.js'
 
 /** A `(type, state_key)` pair. */
-export interface StateKeyPair {
+export interface AuthEventKey {
   type: string
   stateKey: string
 }
@@ -49,27 +49,27 @@ export interface AuthSelectionInput {
  * @param event - the event being built (its type, sender, state key and content).
  * @param signerDeviceId - the UDK that signs it.
  */
-export function authEventPairs (event: AuthSelectionInput, signerDeviceId: string): StateKeyPair[] {
-  const pairs: StateKeyPair[] = []
+export function authEventPairs (event: AuthSelectionInput, signerDeviceId: string): AuthEventKey[] {
+  const pairs: AuthEventKey[] = []
   const add = (type: string, stateKey: string): void => {
     if (!pairs.some((p) => p.type === type && p.stateKey === stateKey)) pairs.push({ type, stateKey })
   }
-  if (event.type === EventType.Create) return pairs
-  add(EventType.Create, '')
-  add(EventType.PowerLevels, '')
-  add(EventType.Member, event.sender)
-  if (event.type === EventType.Member && typeof event.state_key === 'string') {
-    add(EventType.Member, event.state_key)
+  if (event.type === RoomEventType.Create) return pairs
+  add(RoomEventType.Create, '')
+  add(RoomEventType.PowerLevels, '')
+  add(RoomEventType.Member, event.sender)
+  if (event.type === RoomEventType.Member && typeof event.state_key === 'string') {
+    add(RoomEventType.Member, event.state_key)
     const membership = ownString(event.content, 'membership')
-    if (membership === 'join' || membership === 'invite' || membership === 'knock') add(EventType.JoinRules, '')
+    if (membership === 'join' || membership === 'invite' || membership === 'knock') add(RoomEventType.JoinRules, '')
     if (membership === 'invite' || membership === 'join') {
       const token = ownString(own(own(event.content, 'third_party_invite'), 'signed'), 'token')
-      if (token !== undefined) add(EventType.ThirdPartyInvite, token)
+      if (token !== undefined) add(RoomEventType.ThirdPartyInvite, token)
     }
     const via = ownString(event.content, 'join_authorised_via_users_server')
-    if (via !== undefined) add(EventType.Member, via)
+    if (via !== undefined) add(RoomEventType.Member, via)
   }
-  add(EventType.Device, signerDeviceId)
+  add(RoomEventType.Device, signerDeviceId)
   return pairs
 }
 

@@ -24,7 +24,7 @@ import { deviceKeyPair, formatRoomId, roomKeyPair } from '../identity/index.js'
 import type { AttestationJson, RevocationJson, RoomId, UserId } from '../identity/index.js'
 import { KEYROOM_ROOM_VERSION } from '../room-versions.js'
 import { selectAuthEvents } from './auth-events.js'
-import { EVENT_KEY_ID, EventType, Field, RRK_KEY_ID } from './constants.js'
+import { EVENT_KEY_ID, RoomEventType, ContentField, RRK_KEY_ID } from './constants.js'
 import { membershipOf, own, ownString, rootKeyText } from './event-fields.js'
 import { inviteLinkKeys, signInviteLinkClaim } from './invite-link.js'
 import { RoomState } from './room-state.js'
@@ -111,10 +111,10 @@ export function buildEvent (device: SigningDevice, context: RoomContext, draft: 
  * the creator, else their current join.
  */
 export function causeOfMembership (state: RoomStateView, userId: UserId): string {
-  const create = state.entry(EventType.Create, '')
+  const create = state.entry(RoomEventType.Create, '')
   if (create === undefined) throw misuse('the room state has no m.room.create event')
-  if (own(create.event.content, Field.CreatorKey) === userId) return create.eventId
-  const member = state.entry(EventType.Member, userId)
+  if (own(create.event.content, ContentField.CreatorKey) === userId) return create.eventId
+  const member = state.entry(RoomEventType.Member, userId)
   if (member === undefined || membershipOf(member.event) !== 'join') {
     throw misuse(`${userId} is not joined to the room, so it has no cause-of-membership event to cite`)
   }
@@ -123,7 +123,7 @@ export function causeOfMembership (state: RoomStateView, userId: UserId): string
 
 /** The MSC3917 fields every sender-signed state event carries. */
 function senderFields (device: SigningDevice, context: RoomContext): Record<string, unknown> {
-  return { [Field.SenderKey]: device.attestation, [Field.ParentEventId]: causeOfMembership(context.state, device.userId) }
+  return { [ContentField.SenderKey]: device.attestation, [ContentField.ParentEventId]: causeOfMembership(context.state, device.userId) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,21 +238,21 @@ export function buildCreateRoom (input: CreateRoomInput): CreatedRoom {
 
   const content: Record<string, unknown> = { ...input.creationContent }
   content.room_version = KEYROOM_ROOM_VERSION
-  content[Field.RoomRootKey] = rootKeyText(roomId)
-  content[Field.CreatorKey] = device.userId
-  content[Field.SenderKey] = device.attestation
+  content[ContentField.RoomRootKey] = rootKeyText(roomId)
+  content[ContentField.CreatorKey] = device.userId
+  content[ContentField.SenderKey] = device.attestation
   if (input.additionalCreators !== undefined) content.additional_creators = [...input.additionalCreators]
   delete content.signatures
   const signedContent = signJson(content, roomId, RRK_KEY_ID, input.rrkSeed)
   const events: IdentifiedEvent[] = []
   const push = (entry: IdentifiedEvent): void => { events.push(timeline.add(entry)) }
 
-  push(buildEvent(device, timeline.context(), { type: EventType.Create, state_key: '', content: signedContent }, ts))
+  push(buildEvent(device, timeline.context(), { type: RoomEventType.Create, state_key: '', content: signedContent }, ts))
   push(buildJoin(device, timeline.context(), { ...ts, via: { kind: 'creator' }, displayName: input.displayName }))
   push(buildPowerLevels(device, timeline.context(), { ...ts, content: { ...DEFAULT_POWER_LEVELS, ...input.powerLevels } }))
   push(buildJoinRules(device, timeline.context(), { ...ts, joinRule: input.joinRule ?? 'invite', allowRooms: input.allowRooms }))
   push(buildEvent(device, timeline.context(), {
-    type: EventType.HistoryVisibility, state_key: '', content: { history_visibility: input.historyVisibility ?? 'shared' }
+    type: RoomEventType.HistoryVisibility, state_key: '', content: { history_visibility: input.historyVisibility ?? 'shared' }
   }, ts))
   if (input.name !== undefined) push(buildName(device, timeline.context(), { ...ts, name: input.name }))
   if (input.topic !== undefined) push(buildTopic(device, timeline.context(), { ...ts, topic: input.topic }))
@@ -266,12 +266,12 @@ export function buildCreateRoom (input: CreateRoomInput): CreatedRoom {
 export function buildInvite (device: SigningDevice, context: RoomContext, input: BuildOptions & { target: UserId, reason?: string }): IdentifiedEvent {
   const content: Record<string, unknown> = {
     membership: 'invite',
-    [Field.UserKey]: input.target,
-    [Field.RoomRootKey]: rootKeyText(context.roomId),
+    [ContentField.UserKey]: input.target,
+    [ContentField.RoomRootKey]: rootKeyText(context.roomId),
     ...senderFields(device, context)
   }
   if (input.reason !== undefined) content.reason = input.reason
-  return buildEvent(device, context, { type: EventType.Member, state_key: input.target, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Member, state_key: input.target, content }, input)
 }
 
 /** How a join is allowed; decides its `parent_event_id` (docs/protocol.md). */
@@ -297,63 +297,63 @@ export function buildJoin (device: SigningDevice, context: RoomContext, input: B
   const userId = device.userId
   const content: Record<string, unknown> = {
     membership: 'join',
-    [Field.UserKey]: userId,
-    [Field.RoomRootKey]: rootKeyText(context.roomId),
-    [Field.SenderKey]: device.attestation
+    [ContentField.UserKey]: userId,
+    [ContentField.RoomRootKey]: rootKeyText(context.roomId),
+    [ContentField.SenderKey]: device.attestation
   }
   if (input.displayName !== undefined) content.displayname = input.displayName
   let unsigned: Record<string, unknown> | undefined
   const via = input.via
   switch (via.kind) {
     case 'creator': {
-      const create = context.state.entry(EventType.Create, '')
-      if (create === undefined || own(create.event.content, Field.CreatorKey) !== userId) throw misuse('only the room\'s creator joins through the create event')
-      content[Field.ParentEventId] = create.eventId
+      const create = context.state.entry(RoomEventType.Create, '')
+      if (create === undefined || own(create.event.content, ContentField.CreatorKey) !== userId) throw misuse('only the room\'s creator joins through the create event')
+      content[ContentField.ParentEventId] = create.eventId
       break
     }
     case 'invite': {
-      const invite = context.state.entry(EventType.Member, userId)
+      const invite = context.state.entry(RoomEventType.Member, userId)
       if (invite === undefined || membershipOf(invite.event) !== 'invite') throw misuse(`${userId} has no pending invite in the room state`)
-      content[Field.ParentEventId] = invite.eventId
+      content[ContentField.ParentEventId] = invite.eventId
       break
     }
     case 'public':
     case 'restricted': {
-      const rules = context.state.entry(EventType.JoinRules, '')
+      const rules = context.state.entry(RoomEventType.JoinRules, '')
       const joinRule = rules === undefined ? undefined : ownString(rules.event.content, 'join_rule')
       if (rules === undefined || joinRule !== via.kind) throw misuse(`the room's join rule is not ${via.kind}`)
-      content[Field.ParentEventId] = rules.eventId
+      content[ContentField.ParentEventId] = rules.eventId
       if (via.kind === 'restricted') {
         content.join_authorised_via_users_server = via.authorisedVia
-        unsigned = { [Field.MembershipEvents]: [...via.proof] }
+        unsigned = { [ContentField.MembershipEvents]: [...via.proof] }
       }
       break
     }
     case 'invite-link': {
       const { token } = inviteLinkKeys(via.linkSeed)
-      const link = context.state.entry(EventType.ThirdPartyInvite, token)
-      if (link === undefined || own(link.event.content, Field.PublicKey) === undefined) throw misuse('the room state has no live invite link for this link key')
-      content[Field.ParentEventId] = link.eventId
+      const link = context.state.entry(RoomEventType.ThirdPartyInvite, token)
+      if (link === undefined || own(link.event.content, ContentField.PublicKey) === undefined) throw misuse('the room state has no live invite link for this link key')
+      content[ContentField.ParentEventId] = link.eventId
       content.third_party_invite = { signed: signInviteLinkClaim({ linkSeed: via.linkSeed, userId, roomId: context.roomId }) }
       break
     }
   }
-  const draft: EventDraft = { type: EventType.Member, state_key: userId, content }
+  const draft: EventDraft = { type: RoomEventType.Member, state_key: userId, content }
   if (unsigned !== undefined) draft.unsigned = unsigned
   return buildEvent(device, context, draft, input)
 }
 
 /** Leaves the room (or rejects an invite). Carries the signer's attestation so it can introduce a new device. */
 export function buildLeave (device: SigningDevice, context: RoomContext, input: BuildOptions & { reason?: string }): IdentifiedEvent {
-  const content: Record<string, unknown> = { membership: 'leave', [Field.SenderKey]: device.attestation }
+  const content: Record<string, unknown> = { membership: 'leave', [ContentField.SenderKey]: device.attestation }
   if (input.reason !== undefined) content.reason = input.reason
-  return buildEvent(device, context, { type: EventType.Member, state_key: device.userId, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Member, state_key: device.userId, content }, input)
 }
 
 function membershipChange (device: SigningDevice, context: RoomContext, input: BuildOptions & { target: UserId, reason?: string }, membership: 'leave' | 'ban'): IdentifiedEvent {
   const content: Record<string, unknown> = { membership }
   if (input.reason !== undefined) content.reason = input.reason
-  return buildEvent(device, context, { type: EventType.Member, state_key: input.target, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Member, state_key: input.target, content }, input)
 }
 
 /** Kicks `target` (membership `leave` about another user). */
@@ -389,8 +389,8 @@ export function membershipProof (state: RoomStateView, getEvent: (eventId: strin
     const event = getEvent(id)
     if (event === undefined) throw misuse(`event ${id} of the membership chain is not available`)
     chain.push(event)
-    if (event.type === EventType.Create) return chain
-    id = ownString(event.content, Field.ParentEventId)
+    if (event.type === RoomEventType.Create) return chain
+    id = ownString(event.content, ContentField.ParentEventId)
   }
   throw misuse('the membership chain does not reach the room\'s create event')
 }
@@ -400,7 +400,7 @@ export function membershipProof (state: RoomStateView, getEvent: (eventId: strin
 
 /** Sets the power levels. */
 export function buildPowerLevels (device: SigningDevice, context: RoomContext, input: BuildOptions & { content: Record<string, unknown> }): IdentifiedEvent {
-  return buildEvent(device, context, { type: EventType.PowerLevels, state_key: '', content: input.content }, input)
+  return buildEvent(device, context, { type: RoomEventType.PowerLevels, state_key: '', content: input.content }, input)
 }
 
 /**
@@ -410,17 +410,17 @@ export function buildPowerLevels (device: SigningDevice, context: RoomContext, i
 export function buildJoinRules (device: SigningDevice, context: RoomContext, input: BuildOptions & { joinRule: string, allowRooms?: readonly RoomId[] | undefined }): IdentifiedEvent {
   const content: Record<string, unknown> = { join_rule: input.joinRule, ...senderFields(device, context) }
   if (input.allowRooms !== undefined) content.allow = input.allowRooms.map((roomId) => ({ type: 'm.room_membership', room_id: roomId }))
-  return buildEvent(device, context, { type: EventType.JoinRules, state_key: '', content }, input)
+  return buildEvent(device, context, { type: RoomEventType.JoinRules, state_key: '', content }, input)
 }
 
 /** Sets the room name. */
 export function buildName (device: SigningDevice, context: RoomContext, input: BuildOptions & { name: string }): IdentifiedEvent {
-  return buildEvent(device, context, { type: EventType.Name, state_key: '', content: { name: input.name } }, input)
+  return buildEvent(device, context, { type: RoomEventType.Name, state_key: '', content: { name: input.name } }, input)
 }
 
 /** Sets the room topic. */
 export function buildTopic (device: SigningDevice, context: RoomContext, input: BuildOptions & { topic: string }): IdentifiedEvent {
-  return buildEvent(device, context, { type: EventType.Topic, state_key: '', content: { topic: input.topic } }, input)
+  return buildEvent(device, context, { type: RoomEventType.Topic, state_key: '', content: { topic: input.topic } }, input)
 }
 
 /**
@@ -431,15 +431,15 @@ export function buildInviteLink (device: SigningDevice, context: RoomContext, in
   const { token, publicKey } = inviteLinkKeys(input.linkSeed)
   const content: Record<string, unknown> = {
     display_name: input.displayName ?? 'invite link',
-    [Field.PublicKey]: publicKey,
+    [ContentField.PublicKey]: publicKey,
     ...senderFields(device, context)
   }
-  return { ...buildEvent(device, context, { type: EventType.ThirdPartyInvite, state_key: token, content }, input), token }
+  return { ...buildEvent(device, context, { type: RoomEventType.ThirdPartyInvite, state_key: token, content }, input), token }
 }
 
 /** Revokes an invite link: the same state key with empty content. */
 export function buildRevokeInviteLink (device: SigningDevice, context: RoomContext, input: BuildOptions & { token: string }): IdentifiedEvent {
-  return buildEvent(device, context, { type: EventType.ThirdPartyInvite, state_key: input.token, content: {} }, input)
+  return buildEvent(device, context, { type: RoomEventType.ThirdPartyInvite, state_key: input.token, content: {} }, input)
 }
 
 /**
@@ -448,7 +448,7 @@ export function buildRevokeInviteLink (device: SigningDevice, context: RoomConte
  * device of the same user.
  */
 export function buildDeviceAttestation (device: SigningDevice, context: RoomContext, input: BuildOptions & { attestation: AttestationJson }): IdentifiedEvent {
-  return buildEvent(device, context, { type: EventType.Device, state_key: input.attestation.udk, content: { [Field.Attestation]: input.attestation } }, input)
+  return buildEvent(device, context, { type: RoomEventType.Device, state_key: input.attestation.udk, content: { [ContentField.Attestation]: input.attestation } }, input)
 }
 
 /**
@@ -458,31 +458,31 @@ export function buildDeviceAttestation (device: SigningDevice, context: RoomCont
  */
 export function buildDeviceRevocation (device: SigningDevice, context: RoomContext, input: BuildOptions & { revocation: RevocationJson }): IdentifiedEvent {
   const udk = input.revocation.udk
-  const content: Record<string, unknown> = { [Field.Revocation]: input.revocation }
-  const record = context.state.entry(EventType.Device, udk)?.event
-  const member = context.state.entry(EventType.Member, device.userId)?.event
+  const content: Record<string, unknown> = { [ContentField.Revocation]: input.revocation }
+  const record = context.state.entry(RoomEventType.Device, udk)?.event
+  const member = context.state.entry(RoomEventType.Member, device.userId)?.event
   const candidates = [
-    record === undefined ? undefined : own(record.content, Field.Attestation),
-    member === undefined ? undefined : own(member.content, Field.SenderKey)
+    record === undefined ? undefined : own(record.content, ContentField.Attestation),
+    member === undefined ? undefined : own(member.content, ContentField.SenderKey)
   ]
   for (const candidate of candidates) {
     if (own(candidate, 'udk') === udk && own(candidate, 'upk') === device.userId) {
-      content[Field.Attestation] = candidate
+      content[ContentField.Attestation] = candidate
       break
     }
   }
-  return buildEvent(device, context, { type: EventType.Device, state_key: udk, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Device, state_key: udk, content }, input)
 }
 
 /** Links a child room into a space (MSC3917: the child's `room_root_key`, `sender_key`, `parent_event_id`). */
 export function buildSpaceChild (device: SigningDevice, context: RoomContext, input: BuildOptions & { childRoomId: RoomId, via: readonly string[], order?: string }): IdentifiedEvent {
   const content: Record<string, unknown> = {
     via: [...input.via],
-    [Field.RoomRootKey]: rootKeyText(input.childRoomId),
+    [ContentField.RoomRootKey]: rootKeyText(input.childRoomId),
     ...senderFields(device, context)
   }
   if (input.order !== undefined) content.order = input.order
-  return buildEvent(device, context, { type: EventType.SpaceChild, state_key: input.childRoomId, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.SpaceChild, state_key: input.childRoomId, content }, input)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,12 +491,12 @@ export function buildSpaceChild (device: SigningDevice, context: RoomContext, in
 /** Sends an `m.room.message` (default `msgtype` `m.text`). */
 export function buildMessage (device: SigningDevice, context: RoomContext, input: BuildOptions & { body: string, msgtype?: string, content?: Record<string, unknown> }): IdentifiedEvent {
   const content = { msgtype: input.msgtype ?? 'm.text', body: input.body, ...input.content }
-  return buildEvent(device, context, { type: EventType.Message, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Message, content }, input)
 }
 
 /** Redacts an event (room version 11+: `redacts` in content, MSC2174). */
 export function buildRedaction (device: SigningDevice, context: RoomContext, input: BuildOptions & { redacts: string, reason?: string }): IdentifiedEvent {
   const content: Record<string, unknown> = { redacts: input.redacts }
   if (input.reason !== undefined) content.reason = input.reason
-  return buildEvent(device, context, { type: EventType.Redaction, content }, input)
+  return buildEvent(device, context, { type: RoomEventType.Redaction, content }, input)
 }

@@ -4,7 +4,7 @@
  */
 
 /** Matrix and keyroom event types the room logic builds or reads. */
-export const EventType = {
+export const RoomEventType = {
   Create: 'm.room.create',
   Member: 'm.room.member',
   PowerLevels: 'm.room.power_levels',
@@ -21,7 +21,7 @@ export const EventType = {
 } as const
 
 /** MSC3917 content fields (without the `org.matrix.msc3917.v1` prefix). */
-export const Field = {
+export const ContentField = {
   RoomRootKey: 'room_root_key',
   CreatorKey: 'creator_key',
   SenderKey: 'sender_key',

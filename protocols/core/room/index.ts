@@ -2,7 +2,7 @@
  * keyroom.1 room logic: event builders, the keyroom authorization additions, `decide` (Matrix
  * receipt checks), MSC3917 membership verification, and scenario builders for tests and benches.
  */
-export { EventType, Field, EVENT_KEY_ID, RRK_KEY_ID, LINK_KEY_ID, MAX_MEMBERSHIP_PROOF_EVENTS } from './constants.js'
+export { RoomEventType, ContentField, EVENT_KEY_ID, RRK_KEY_ID, LINK_KEY_ID, MAX_MEMBERSHIP_PROOF_EVENTS } from './constants.js'
 export type { EventView, RoomEvent, IdentifiedEvent, StateLookup, RoomStateView, SigningDevice, AuthOutcome } from './types.js'
 export { RoomState } from './room-state.js'
 export { AttestationCache, attestationInForceAt, DEFAULT_CACHE_ENTRIES } from './attestation-cache.js'
@@ -10,7 +10,7 @@ export type { AttestationCheck, RevocationCheck, AttestationCacheStats } from '.
 export { eventSigner, rootKeyText } from './event-fields.js'
 export type { EventSigner } from './event-fields.js'
 export { authEventPairs, selectAuthEvents } from './auth-events.js'
-export type { StateKeyPair, AuthSelectionInput } from './auth-events.js'
+export type { AuthEventKey, AuthSelectionInput } from './auth-events.js'
 export {
   inviteLinkToken, inviteLinkPublicKeyText, inviteLinkKeys, signInviteLinkClaim, checkInviteLinkClaim, inviteLinkClaimOf
 } from './invite-link.js'

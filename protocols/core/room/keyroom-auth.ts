@@ -47,7 +47,7 @@ import { roomVersionRules } from '../room-versions.js'
 import type { RoomVersionRules } from '../room-versions.js'
 import type { Attestation } from '../identity/index.js'
 import { AttestationCache, attestationInForceAt } from './attestation-cache.js'
-import { EventType, Field } from './constants.js'
+import { RoomEventType, ContentField } from './constants.js'
 import { decodeKey, deviceKey, eventSigner, isObject, membershipOf, own, ownString, roomKey, rootKeyText, userKey } from './event-fields.js'
 import type { AuthOutcome, EventView, StateLookup } from './types.js'
 
@@ -93,20 +93,20 @@ export interface DeviceStanding {
  */
 export function deviceStanding (userId: string, deviceId: string, authState: StateLookup, cache: AttestationCache): DeviceStanding {
   const standing: DeviceStanding = {}
-  const record = authState(EventType.Device, deviceId)
+  const record = authState(RoomEventType.Device, deviceId)
   if (record !== undefined && record.sender === userId) {
-    const revocation = own(record.content, Field.Revocation)
+    const revocation = own(record.content, ContentField.Revocation)
     if (revocation !== undefined) {
       const check = cache.revocation(revocation)
       if (check.ok && check.revocation.upk === userId && check.revocation.udk === deviceId) standing.revokedTs = check.revocation.revokedTs
     }
-    const attestation = matchingAttestation(own(record.content, Field.Attestation), userId, deviceId, cache)
+    const attestation = matchingAttestation(own(record.content, ContentField.Attestation), userId, deviceId, cache)
     if (attestation !== undefined) standing.attestation = attestation
   }
   if (standing.attestation === undefined) {
-    const member = authState(EventType.Member, userId)
+    const member = authState(RoomEventType.Member, userId)
     if (member !== undefined && membershipOf(member) === 'join' && member.sender === userId) {
-      const attestation = matchingAttestation(own(member.content, Field.SenderKey), userId, deviceId, cache)
+      const attestation = matchingAttestation(own(member.content, ContentField.SenderKey), userId, deviceId, cache)
       if (attestation !== undefined) standing.attestation = attestation
     }
   }
@@ -124,14 +124,14 @@ export function matchingAttestation (value: unknown, userId: string, deviceId: s
 /** The attestation an event introduces for its own signer (K4 source 3), if it may. */
 function selfIntroduction (event: EventView, deviceId: string, cache: AttestationCache): Attestation | undefined {
   switch (event.type) {
-    case EventType.Create:
-      return matchingAttestation(own(event.content, Field.SenderKey), event.sender, deviceId, cache)
-    case EventType.Member:
+    case RoomEventType.Create:
+      return matchingAttestation(own(event.content, ContentField.SenderKey), event.sender, deviceId, cache)
+    case RoomEventType.Member:
       if (event.state_key !== event.sender) return undefined
-      return matchingAttestation(own(event.content, Field.SenderKey), event.sender, deviceId, cache)
-    case EventType.Device:
+      return matchingAttestation(own(event.content, ContentField.SenderKey), event.sender, deviceId, cache)
+    case RoomEventType.Device:
       if (event.state_key !== deviceId) return undefined
-      return matchingAttestation(own(event.content, Field.Attestation), event.sender, deviceId, cache)
+      return matchingAttestation(own(event.content, ContentField.Attestation), event.sender, deviceId, cache)
     default:
       return undefined
   }
@@ -162,17 +162,17 @@ export function checkKeyroomAuth (event: EventView, authState: StateLookup, opti
   const rootKey = rootKeyText(roomId)
 
   // K3: the room's root.
-  if (event.type === EventType.Create) {
+  if (event.type === RoomEventType.Create) {
     if (event.state_key !== '') return refuse('keyroom.create.state_key')
     if (own(event.content, 'room_version') !== rules.id) return refuse('keyroom.create.room_version')
-    if (own(event.content, Field.RoomRootKey) !== rootKey) return refuse('keyroom.create.room_root_key')
-    if (own(event.content, Field.CreatorKey) !== event.sender) return refuse('keyroom.create.creator_key')
+    if (own(event.content, ContentField.RoomRootKey) !== rootKey) return refuse('keyroom.create.room_root_key')
+    if (own(event.content, ContentField.CreatorKey) !== event.sender) return refuse('keyroom.create.creator_key')
     if (!cache.rrkSignature(event.content, roomId)) return refuse('keyroom.create.rrk_signature')
   } else {
-    const create = authState(EventType.Create, '')
+    const create = authState(RoomEventType.Create, '')
     if (create === undefined) return refuse('keyroom.create.missing')
     if (create.room_id !== roomId) return refuse('keyroom.create.room_id')
-    if (own(create.content, Field.RoomRootKey) !== rootKey) return refuse('keyroom.create.room_root_key')
+    if (own(create.content, ContentField.RoomRootKey) !== rootKey) return refuse('keyroom.create.room_root_key')
     if (!cache.rrkSignature(create.content, roomId)) return refuse('keyroom.create.rrk_signature')
   }
 
@@ -193,18 +193,18 @@ export function checkKeyroomAuth (event: EventView, authState: StateLookup, opti
   if (!fields.ok) return fields
 
   // K6: device records.
-  if (event.type === EventType.Device) return checkDeviceEvent(event, authState, cache)
+  if (event.type === RoomEventType.Device) return checkDeviceEvent(event, authState, cache)
   return OK
 }
 
 /** `sender_key` attests (sender, signer) and is in force at the event's timestamp. */
 function senderKeyAttestsSigner (event: EventView, deviceId: string, cache: AttestationCache): boolean {
-  const attestation = matchingAttestation(own(event.content, Field.SenderKey), event.sender, deviceId, cache)
+  const attestation = matchingAttestation(own(event.content, ContentField.SenderKey), event.sender, deviceId, cache)
   return attestation !== undefined && attestationInForceAt(attestation, event.origin_server_ts)
 }
 
 function hasParentEventId (event: EventView): boolean {
-  const parent = ownString(event.content, Field.ParentEventId)
+  const parent = ownString(event.content, ContentField.ParentEventId)
   return parent !== undefined && parent.length > 1 && parent.startsWith('$')
 }
 
@@ -213,25 +213,25 @@ function checkMsc3917Fields (event: EventView, deviceId: string, rootKey: string
   const content = event.content
   let needsSenderFields = false
   switch (event.type) {
-    case EventType.Member: {
+    case RoomEventType.Member: {
       const membership = membershipOf(event)
       if (membership === 'invite' || membership === 'join') {
-        if (own(content, Field.UserKey) !== event.state_key) return refuse('keyroom.msc3917.user_key')
-        if (own(content, Field.RoomRootKey) !== rootKey) return refuse('keyroom.msc3917.room_root_key')
+        if (own(content, ContentField.UserKey) !== event.state_key) return refuse('keyroom.msc3917.user_key')
+        if (own(content, ContentField.RoomRootKey) !== rootKey) return refuse('keyroom.msc3917.room_root_key')
         needsSenderFields = true
-      } else if (own(content, Field.SenderKey) !== undefined && event.state_key === event.sender &&
+      } else if (own(content, ContentField.SenderKey) !== undefined && event.state_key === event.sender &&
         !senderKeyAttestsSigner(event, deviceId, cache)) {
         // An own leave or knock may introduce its signer; if it names an attestation, it must be the signer's.
         return refuse('keyroom.msc3917.sender_key')
       }
       break
     }
-    case EventType.JoinRules:
+    case RoomEventType.JoinRules:
       needsSenderFields = OPEN_JOIN_RULES.has(ownString(content, 'join_rule') ?? '')
       break
-    case EventType.ThirdPartyInvite: {
+    case RoomEventType.ThirdPartyInvite: {
       // An invite link; empty content (no public_key) is the Matrix way of revoking it.
-      const publicKey = own(content, Field.PublicKey)
+      const publicKey = own(content, ContentField.PublicKey)
       if (publicKey === undefined) break
       const key = typeof publicKey === 'string' ? decodeKey(publicKey) : undefined
       if (key === undefined) return refuse('keyroom.msc3917.public_key')
@@ -240,11 +240,11 @@ function checkMsc3917Fields (event: EventView, deviceId: string, rootKey: string
       needsSenderFields = true
       break
     }
-    case EventType.SpaceChild: {
+    case RoomEventType.SpaceChild: {
       // A child is removed by content without `via` (Matrix spaces); only a live link is signed.
       if (own(content, 'via') === undefined) break
       const child = event.state_key
-      if (roomKey(child) === undefined || own(content, Field.RoomRootKey) !== rootKeyText(child ?? '')) {
+      if (roomKey(child) === undefined || own(content, ContentField.RoomRootKey) !== rootKeyText(child ?? '')) {
         return refuse('keyroom.msc3917.room_root_key')
       }
       needsSenderFields = true
@@ -265,18 +265,18 @@ function checkDeviceEvent (event: EventView, authState: StateLookup, cache: Atte
   const deviceId = event.state_key
   if (deviceId === undefined || deviceKey(deviceId) === undefined) return refuse('keyroom.device.state_key')
   // "allowed for a joined sender about their own UDKs only"
-  if (membershipOf(authState(EventType.Member, event.sender)) !== 'join') return refuse('keyroom.device.not_joined')
-  const existing = authState(EventType.Device, deviceId)
+  if (membershipOf(authState(RoomEventType.Member, event.sender)) !== 'join') return refuse('keyroom.device.not_joined')
+  const existing = authState(RoomEventType.Device, deviceId)
   if (existing !== undefined) {
     if (existing.sender !== event.sender) return refuse('keyroom.device.other_user')
     // Once revoked, the record is final: no re-attestation, no moving `revoked_ts`.
-    if (own(existing.content, Field.Revocation) !== undefined) return refuse('keyroom.device.already_revoked')
+    if (own(existing.content, ContentField.Revocation) !== undefined) return refuse('keyroom.device.already_revoked')
   }
-  const attestationValue = own(event.content, Field.Attestation)
-  const revocationValue = own(event.content, Field.Revocation)
+  const attestationValue = own(event.content, ContentField.Attestation)
+  const revocationValue = own(event.content, ContentField.Revocation)
   if (attestationValue === undefined && revocationValue === undefined) return refuse('keyroom.device.content')
   for (const key of Object.keys(isObject(event.content) ? event.content : {})) {
-    if (key !== Field.Attestation && key !== Field.Revocation) return refuse('keyroom.device.content')
+    if (key !== ContentField.Attestation && key !== ContentField.Revocation) return refuse('keyroom.device.content')
   }
   if (attestationValue !== undefined) {
     const attestation = matchingAttestation(attestationValue, event.sender, deviceId, cache)

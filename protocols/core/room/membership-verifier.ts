@@ -50,7 +50,7 @@ import { roomVersionRules } from '../room-versions.js'
 import type { RoomVersionRules } from '../room-versions.js'
 import { attestationInForceAt } from './attestation-cache.js'
 import type { AttestationCache } from './attestation-cache.js'
-import { EventType, Field, MAX_MEMBERSHIP_PROOF_EVENTS } from './constants.js'
+import { RoomEventType, ContentField, MAX_MEMBERSHIP_PROOF_EVENTS } from './constants.js'
 import { eventSigner, isObject, membershipOf, own, ownString, roomKey, rootKeyText } from './event-fields.js'
 import { checkInviteLinkClaim, inviteLinkClaimOf } from './invite-link.js'
 import { defaultAttestationCache, matchingAttestation } from './keyroom-auth.js'
@@ -294,14 +294,14 @@ export class MembershipVerifier {
    */
   applyState (entry: IdentifiedEvent): void {
     const { event, eventId } = entry
-    if (event.type === EventType.Member && typeof event.state_key === 'string') {
+    if (event.type === RoomEventType.Member && typeof event.state_key === 'string') {
       this.addEvent(event, eventId)
       const membership = membershipOf(event) ?? ''
       this.members.set(event.state_key, { membership, eventId })
       if ((membership === 'join' || membership === 'invite') && this.resultOf(eventId) === undefined) this.queue.push(eventId)
-    } else if (event.type === EventType.Device && typeof event.state_key === 'string') {
+    } else if (event.type === RoomEventType.Device && typeof event.state_key === 'string') {
       const udk = event.state_key
-      const revocation = own(event.content, Field.Revocation)
+      const revocation = own(event.content, ContentField.Revocation)
       const check = revocation === undefined ? undefined : this.cache.revocation(revocation)
       const before = this.revocations.get(udk)
       if (check !== undefined && check.ok && check.revocation.udk === udk && check.revocation.upk === event.sender) {
@@ -367,7 +367,7 @@ export class MembershipVerifier {
   verifyCause (eventId: string, userId: string): EventVerification {
     const event = this.load(eventId)
     if (event === undefined) return failure('missing-event', 'start', eventId, true)
-    if (!isCauseOf(event, userId)) return failure('wrong-user', event.type === EventType.Create ? 'create_rrk' : 'join_rrk', eventId)
+    if (!isCauseOf(event, userId)) return failure('wrong-user', event.type === RoomEventType.Create ? 'create_rrk' : 'join_rrk', eventId)
     return this.verifyEvent(eventId)
   }
 
@@ -499,17 +499,17 @@ export class MembershipVerifier {
     if (event === undefined) return failure('missing-event', 'lookup', id, true)
     if (event.room_id !== this.roomId) return failure('wrong-room', 'start', id)
     switch (event.type) {
-      case EventType.Create:
+      case RoomEventType.Create:
         return this.checkCreate(event, id)
-      case EventType.Member: {
+      case RoomEventType.Member: {
         const membership = membershipOf(event)
         if (membership === 'join') return this.checkJoin(event, id)
         if (membership === 'invite') return this.checkInvite(event, id)
         return failure('not-verifiable', 'start', id)
       }
-      case EventType.JoinRules:
-      case EventType.ThirdPartyInvite:
-      case EventType.SpaceChild:
+      case RoomEventType.JoinRules:
+      case RoomEventType.ThirdPartyInvite:
+      case RoomEventType.SpaceChild:
         return this.checkSender(event, id)
       default:
         return failure('not-verifiable', 'start', id)
@@ -532,7 +532,7 @@ export class MembershipVerifier {
     if (eventIdFromReferenceHash(sha256(bytes), 'hash-url') !== id) return failure('event-id-mismatch', 'lookup', id)
     this.stats.eventSignatures++
     if (!verifySignature(signer.deviceKey, bytes, signer.signature)) return failure('bad-signature', sigStep, id)
-    const attestation = matchingAttestation(own(event.content, Field.SenderKey), event.sender, signer.deviceId, this.cache)
+    const attestation = matchingAttestation(own(event.content, ContentField.SenderKey), event.sender, signer.deviceId, this.cache)
     if (attestation === undefined) return failure('bad-attestation', keyStep, id)
     if (!attestationInForceAt(attestation, event.origin_server_ts)) return failure('attestation-expired', keyStep, id)
     return { ok: true, signer: signer.deviceId }
@@ -540,8 +540,8 @@ export class MembershipVerifier {
 
   /** Flowchart `create_rrk`, `create_sig` (+ keyroom: the creator's UDK signature). */
   private checkCreate (event: RoomEvent, id: string): LocalOutcome {
-    if (own(event.content, Field.RoomRootKey) !== this.rootKey || event.state_key !== '') return failure('wrong-rrk', 'create_rrk', id)
-    if (own(event.content, Field.CreatorKey) !== event.sender) return failure('wrong-user', 'create_rrk', id)
+    if (own(event.content, ContentField.RoomRootKey) !== this.rootKey || event.state_key !== '') return failure('wrong-rrk', 'create_rrk', id)
+    if (own(event.content, ContentField.CreatorKey) !== event.sender) return failure('wrong-user', 'create_rrk', id)
     if (!this.cache.rrkSignature(event.content, this.roomId)) return failure('bad-rrk-signature', 'create_sig', id)
     const signed = this.checkSigned(event, id, 'create_sig', 'create_sig')
     if (!signed.ok) return signed
@@ -551,30 +551,30 @@ export class MembershipVerifier {
   /** Flowchart `join_rrk`, `join_sig`, `join_rsk_msk`, then `why_join` and the parent's branch. */
   private checkJoin (event: RoomEvent, id: string): LocalOutcome {
     const userId = event.state_key
-    if (own(event.content, Field.RoomRootKey) !== this.rootKey) return failure('wrong-rrk', 'join_rrk', id)
-    if (userId === undefined || event.sender !== userId || own(event.content, Field.UserKey) !== userId) return failure('wrong-user', 'join_rrk', id)
+    if (own(event.content, ContentField.RoomRootKey) !== this.rootKey) return failure('wrong-rrk', 'join_rrk', id)
+    if (userId === undefined || event.sender !== userId || own(event.content, ContentField.UserKey) !== userId) return failure('wrong-user', 'join_rrk', id)
     const signed = this.checkSigned(event, id, 'join_sig', 'join_rsk_msk')
     if (!signed.ok) return signed
     const ok = (basis: VerificationBasis): VerificationSuccess =>
       ({ ok: true, basis, signer: signed.signer, ts: event.origin_server_ts, parent: parentId })
 
-    const parentId = ownString(event.content, Field.ParentEventId)
+    const parentId = ownString(event.content, ContentField.ParentEventId)
     if (parentId === undefined) return failure('bad-parent', 'why_join', id)
     const parent = this.load(parentId)
     if (parent === undefined) return failure('missing-event', 'why_join', parentId, true)
 
-    if (parent.type === EventType.Create) {
+    if (parent.type === RoomEventType.Create) {
       // keyroom: the creator's own join stands on the create event.
-      if (own(parent.content, Field.CreatorKey) !== userId) return failure('bad-parent', 'why_join', id)
+      if (own(parent.content, ContentField.CreatorKey) !== userId) return failure('bad-parent', 'why_join', id)
       return ok('creator')
     }
-    if (parent.type === EventType.Member && membershipOf(parent) === 'invite') {
+    if (parent.type === RoomEventType.Member && membershipOf(parent) === 'invite') {
       // invite_kind: sent directly by a user (invite links are joins, below). invite_rrk: the
       // invite must be for this user; its RRK is checked in the invite's own step.
-      if (parent.state_key !== userId || own(parent.content, Field.UserKey) !== userId) return failure('invite-wrong-user', 'invite_rrk', id)
+      if (parent.state_key !== userId || own(parent.content, ContentField.UserKey) !== userId) return failure('invite-wrong-user', 'invite_rrk', id)
       return ok('invite')
     }
-    if (parent.type === EventType.ThirdPartyInvite) {
+    if (parent.type === RoomEventType.ThirdPartyInvite) {
       const claim = inviteLinkClaimOf(event.content)
       if (claim === undefined) return failure('link-malformed', 'idserver_sig', id)
       const check = checkInviteLinkClaim(claim, { stateKey: parent.state_key, content: parent.content }, { userId, roomId: this.roomId })
@@ -588,7 +588,7 @@ export class MembershipVerifier {
       }
       return ok('invite-link')
     }
-    if (parent.type === EventType.JoinRules) {
+    if (parent.type === RoomEventType.JoinRules) {
       const rule = ownString(parent.content, 'join_rule')
       if (rule === 'public') return ok('public-join-rule')
       if (rule === 'restricted' || rule === 'knock_restricted') return this.checkRestricted(event, id, parent, ok)
@@ -608,7 +608,7 @@ export class MembershipVerifier {
     }
     // any_old_rooms: "Does the restricted join rule include any rooms whose IDs are not RRKs?" → check_sender.
     if (rooms.some((room) => roomKey(room) === undefined)) return ok('restricted-legacy-room')
-    const proof = own(event.unsigned, Field.MembershipEvents)
+    const proof = own(event.unsigned, ContentField.MembershipEvents)
     if (!Array.isArray(proof) || proof.length === 0) return failure('restricted-no-proof', 'join_state', id, true)
     if (proof.length > MAX_MEMBERSHIP_PROOF_EVENTS || !proof.every(isProofEvent)) return failure('restricted-bad-proof', 'join_state', id, true)
     const first = proof[0] as RoomEvent
@@ -634,8 +634,8 @@ export class MembershipVerifier {
 
   /** Flowchart `invite_rrk`, then `check_sender`. */
   private checkInvite (event: RoomEvent, id: string): LocalOutcome {
-    if (own(event.content, Field.RoomRootKey) !== this.rootKey) return failure('wrong-rrk', 'invite_rrk', id)
-    if (event.state_key === undefined || own(event.content, Field.UserKey) !== event.state_key) return failure('wrong-user', 'invite_rrk', id)
+    if (own(event.content, ContentField.RoomRootKey) !== this.rootKey) return failure('wrong-rrk', 'invite_rrk', id)
+    if (event.state_key === undefined || own(event.content, ContentField.UserKey) !== event.state_key) return failure('wrong-user', 'invite_rrk', id)
     return this.checkSender(event, id)
   }
 
@@ -643,7 +643,7 @@ export class MembershipVerifier {
   private checkSender (event: RoomEvent, id: string): LocalOutcome {
     const signed = this.checkSigned(event, id, 'check_sender', 'sender_rsk_msk')
     if (!signed.ok) return signed
-    const parentId = ownString(event.content, Field.ParentEventId)
+    const parentId = ownString(event.content, ContentField.ParentEventId)
     if (parentId === undefined) return failure('bad-parent', 'lookup_sender_cause', id)
     const parent = this.load(parentId)
     if (parent === undefined) return failure('missing-event', 'lookup_sender_cause', parentId, true)
@@ -690,8 +690,8 @@ export class MembershipVerifier {
 
 /** True when `event` is a cause-of-membership event of `userId`: their join, or a create naming them creator. */
 function isCauseOf (event: RoomEvent, userId: string): boolean {
-  if (event.type === EventType.Create) return own(event.content, Field.CreatorKey) === userId && event.sender === userId
-  return event.type === EventType.Member && membershipOf(event) === 'join' && event.state_key === userId && event.sender === userId
+  if (event.type === RoomEventType.Create) return own(event.content, ContentField.CreatorKey) === userId && event.sender === userId
+  return event.type === RoomEventType.Member && membershipOf(event) === 'join' && event.state_key === userId && event.sender === userId
 }
 
 /** The least shape a proof event needs before it is verified. */

@@ -24,7 +24,7 @@ import type { AuthEventSource, AuthHooks, AuthResult, AuthStateLookup, PduLike }
 import type { RoomVersionRules } from '../room-versions.js'
 import type { AttestationCache } from './attestation-cache.js'
 import { authEventPairs } from './auth-events.js'
-import { EventType } from './constants.js'
+import { RoomEventType } from './constants.js'
 import { eventSigner, isObject, membershipOf, own } from './event-fields.js'
 import { checkInviteLinkClaim, inviteLinkClaimOf } from './invite-link.js'
 import { checkKeyroomAuth } from './keyroom-auth.js'
@@ -46,13 +46,13 @@ export type SignedPdu = PduLike & { readonly signatures?: unknown }
  */
 export function keyroomMatrixOverride (rules: RoomVersionRules, event: PduLike, authState: AuthStateLookup): AuthResult | undefined {
   if (!rules.keySenders) return undefined
-  if (event.type === EventType.Device) {
+  if (event.type === RoomEventType.Device) {
     // The generic Matrix rules minus the required power level.
-    if (authState(EventType.Create, '') === undefined) return refuse('keyroom.device.1: no m.room.create event in the auth state')
-    if (membershipOf(authState(EventType.Member, event.sender)) !== 'join') return refuse('keyroom.device.2: sender not joined')
+    if (authState(RoomEventType.Create, '') === undefined) return refuse('keyroom.device.1: no m.room.create event in the auth state')
+    if (membershipOf(authState(RoomEventType.Member, event.sender)) !== 'join') return refuse('keyroom.device.2: sender not joined')
     return ALLOW
   }
-  if (event.type === EventType.Member && membershipOf(event) === 'join' && own(event.content, 'third_party_invite') !== undefined) {
+  if (event.type === RoomEventType.Member && membershipOf(event) === 'join' && own(event.content, 'third_party_invite') !== undefined) {
     return checkInviteLinkJoin(event, authState)
   }
   return undefined
@@ -64,14 +64,14 @@ function checkInviteLinkJoin (event: PduLike, authState: AuthStateLookup): AuthR
   // .1 "If the sender does not match state_key, reject" (join rule .2).
   if (target === undefined || event.sender !== target) return refuse('keyroom.link.1: sender does not match state_key')
   // .2 "If target user is banned, reject."
-  if (membershipOf(authState(EventType.Member, target)) === 'ban') return refuse('keyroom.link.2: target user is banned')
+  if (membershipOf(authState(RoomEventType.Member, target)) === 'ban') return refuse('keyroom.link.2: target user is banned')
   // .3 "If content.third_party_invite does not have a signed property, reject."
   const claim = inviteLinkClaimOf(event.content)
   if (!isObject(claim)) return refuse('keyroom.link.3: third_party_invite has no signed object')
   // .4 "If there is no m.room.third_party_invite event in the current room state with state_key
   // matching token, reject."
   const token = own(claim, 'token')
-  const link = typeof token === 'string' ? authState(EventType.ThirdPartyInvite, token) : undefined
+  const link = typeof token === 'string' ? authState(RoomEventType.ThirdPartyInvite, token) : undefined
   if (link === undefined) return refuse('keyroom.link.4: no m.room.third_party_invite for the token')
   // .5 the claim names this user and room, and the link key signed it ("If any signature in
   // signed matches any public key in the m.room.third_party_invite event, allow").
@@ -135,7 +135,7 @@ export function keyroomAuthHooks (options: RoomAuthOptions & { getEvent: (eventI
  */
 export function checkKeyroomAuthEvents (rules: RoomVersionRules, event: SignedPdu, source: AuthEventSource): AuthResult {
   if (!rules.keySenders) return checkAuthEvents(rules, event, source)
-  if (event.type === EventType.Create) return ALLOW
+  if (event.type === RoomEventType.Create) return ALLOW
   const isRejected = source.isRejected ?? (() => false)
   const signer = eventSigner(event)
   if (!signer.ok) return refuse(`keyroom.signature.${signer.problem}`)
@@ -154,7 +154,7 @@ export function checkKeyroomAuthEvents (rules: RoomVersionRules, event: SignedPd
       return refuse(`auth_events.2: auth event (${pdu.type}, ${stateKey}) is not one the auth events selection names`)
     }
     if (isRejected(id)) return refuse(`auth_events.3: auth event ${id} was rejected`)
-    if (pdu.type === EventType.Create && stateKey === '') create = true
+    if (pdu.type === RoomEventType.Create && stateKey === '') create = true
     if (pdu.room_id !== event.room_id) return refuse(`auth_events.5: auth event ${id} is in another room`)
   }
   if (!create) return refuse('auth_events.4: no m.room.create event among the auth events')
