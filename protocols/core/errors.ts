@@ -80,7 +80,11 @@ export const ErrorCode = {
   /** Sync: the remote failed with an internal error while serving the request. */
   SyncRemoteError: 'ERR_SYNC_REMOTE_ERROR',
   /** State resolution asked for a room version whose algorithm is not implemented (v1: state resolution v1). */
-  UnsupportedStateResolution: 'ERR_UNSUPPORTED_STATE_RESOLUTION'
+  UnsupportedStateResolution: 'ERR_UNSUPPORTED_STATE_RESOLUTION',
+  /** Identity directory: a DHT record under a `/keyroom/…` key that the validator refuses (shape, key, signatures, size). */
+  DhtInvalidRecord: 'ERR_DHT_INVALID_RECORD',
+  /** Identity directory: a user record older (lower `seq`) than one already accepted for the same user. */
+  DhtStaleRecord: 'ERR_DHT_STALE_RECORD'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
