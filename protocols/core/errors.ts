@@ -84,7 +84,17 @@ export const ErrorCode = {
   /** Identity directory: a DHT record under a `/keyroom/…` key that the validator refuses (shape, key, signatures, size). */
   DhtInvalidRecord: 'ERR_DHT_INVALID_RECORD',
   /** Identity directory: a user record older (lower `seq`) than one already accepted for the same user. */
-  DhtStaleRecord: 'ERR_DHT_STALE_RECORD'
+  DhtStaleRecord: 'ERR_DHT_STALE_RECORD',
+  /** Node: the room is not known to this node (never joined, invited or created here). */
+  UnknownRoom: 'ERR_UNKNOWN_ROOM',
+  /** Node: the room's rules do not allow this user to do that now (e.g. send without being joined, invite without the power). */
+  Forbidden: 'ERR_FORBIDDEN',
+  /** Node: no peer could be reached that would share the room (join, catch-up). */
+  RoomUnreachable: 'ERR_ROOM_UNREACHABLE',
+  /** Hello / invite protocols: a peer sent a malformed or oversized message. */
+  PeerBadMessage: 'ERR_PEER_BAD_MESSAGE',
+  /** Invite protocol: the invitee's device refused the invite (with the reason it gave). */
+  InviteRefused: 'ERR_INVITE_REFUSED'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
