@@ -3,9 +3,13 @@
  * same run. Select sections with arguments, e.g. `npm run bench -- crypto`.
  */
 import { runCryptoBench } from './crypto.js'
+import { runRoomBench } from './room.js'
+import { runStoreBench } from './store.js'
 
 const sections: Record<string, () => void | Promise<void>> = {
-  crypto: runCryptoBench
+  crypto: runCryptoBench,
+  room: runRoomBench,
+  store: runStoreBench
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))

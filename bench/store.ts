@@ -2,11 +2,12 @@
  * Store throughput: group-commit writes/s with 1, 10 and 100 writes in flight (LevelDB, fsync on
  * and off; memory for reference), and the cost of reading the state of a 10,000-member room.
  *
- *   npx tsx bench/store.ts
+ *   npm run bench -- store     (or standalone: npx tsx bench/store.ts)
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { createMemoryStore } from '../store/memory.js'
 import { openLevelStore } from '../store/level.js'
@@ -57,7 +58,9 @@ async function withLevel<T> (sync: boolean, fn: (store: RoomStore) => Promise<T>
   }
 }
 
-async function main (): Promise<void> {
+/** The `store` section of `npm run bench`. */
+export async function runStoreBench (): Promise<void> {
+  console.log('\n# Store: group commit and state reads')
   console.log('group commit: events/s (1 KiB events, a state change every 4th), writes in flight →')
   for (const inFlight of [1, 10, 100]) {
     const synced = await withLevel(true, async s => await throughput(s, inFlight, 1500))
@@ -105,4 +108,5 @@ async function main (): Promise<void> {
   }
 }
 
-await main()
+// Standalone (`npx tsx bench/store.ts`): run when this file is the entry point, not when imported.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await runStoreBench()
