@@ -28,3 +28,62 @@ export const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 16 * 1024 * 1024
  * being a Sybil attack; LAN devices each have their own address anyway.
  */
 export const GOSSIP_IP_COLOCATION_WHITELIST: readonly string[] = Object.freeze(['127.0.0.1', '::1'])
+
+// ---------------------------------------------------------------------------------------------
+// The room engine and the embedding API
+
+/** Folder of the LevelDB room store inside the data directory (the keystore sits next to it). */
+export const STORE_DIR_NAME = 'db'
+
+/**
+ * Most `prev_events` an event may list (Matrix: "no more than 20"); a node also builds on at most
+ * this many heads, the deepest first, so forks merge within a few events.
+ */
+export const MAX_PREV_EVENTS = 20
+
+/** Most `auth_events` an event may list (Matrix: "no more than 10"). keyroom's selection names at most 8. */
+export const MAX_AUTH_EVENTS = 10
+
+/**
+ * Most events fetched to fill one gap under a gossiped event (its unknown parents and auth events).
+ * A gap larger than this is left to catch-up, which runs on every (re)connect.
+ */
+export const GAP_FILL_MAX_EVENTS = 1_000
+
+/**
+ * Most events one catch-up (a join, a reconnect) fetches before it gives up: the whole DAG of the
+ * room is replicated parents-first, so this bounds the history a node takes in one go. 64 KiB per
+ * event makes the worst case large; real events are ~1 KiB, and the byte bound below caps memory.
+ */
+export const CATCH_UP_MAX_EVENTS = 20_000
+
+/** Most event bytes one catch-up holds in memory before ingesting (the events are ordered first). */
+export const CATCH_UP_MAX_BYTES = 64 * 1024 * 1024
+
+/** Time one catch-up may take, network and ingest together. */
+export const CATCH_UP_TIMEOUT_MS = 60_000
+
+/**
+ * Time the room engine gives itself to fetch a gossiped event's unknown parents. Below gossip's
+ * validator bound (5 s), so the verdict reaches gossipsub before it gives up on the message.
+ */
+export const GAP_FILL_TIMEOUT_MS = 4_000
+
+/** Tasks (ingests and local sends) queued per room before callers wait. */
+export const ROOM_QUEUE_CAPACITY = 1_024
+
+/** Time a join gives each `via` address to answer a dial. */
+export const DIAL_TIMEOUT_MS = 5_000
+
+/** Events read per page when a room is loaded from the store or history is listed. */
+export const STORE_PAGE_SIZE = 256
+
+/** Default and largest `limit` of `messages()`. */
+export const DEFAULT_MESSAGES_LIMIT = 50
+export const MAX_MESSAGES_LIMIT = 1_000
+
+/** Time given to the hello exchange (who is this device's user) with a newly connected peer. */
+export const HELLO_TIMEOUT_MS = 5_000
+
+/** Time given to delivering one invite to one of the invitee's devices. */
+export const INVITE_DELIVERY_TIMEOUT_MS = 5_000

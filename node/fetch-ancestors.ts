@@ -1,0 +1,125 @@
+/**
+ * Fetching the part of a room's DAG a node lacks, from one peer, through `/keyroom/sync/1.0.0`.
+ *
+ * Used for a gossiped event with unknown parents or auth events (the gap under it), for a join
+ * (the whole room, from the create event on) and for catch-up after a reconnect (everything behind
+ * the peer's heads). The walk:
+ *
+ * 1. The *frontier* is every ID wanted but not held: the starting IDs, and each fetched event's
+ *    `prev_events` and `auth_events` that are neither stored nor fetched.
+ * 2. Fetch up to 100 frontier events by ID (`events`); then, from those whose parents are still
+ *    unknown, walk backwards with `missing` (Matrix `/get_missing_events`, stopping at our own
+ *    heads), 100 events a request. A linear history costs two requests per 100 events.
+ * 3. Repeat until the frontier is empty (complete) or a bound is hit, or the peer has none of the
+ *    frontier (incomplete).
+ *
+ * Every event received is run through the ingest checks under the ID it was sent as; one that
+ * fails is dropped (and anything that needs it stays unfetched). The result is parents-first, so the
+ * engine can decide the events in order. Bounded in events, bytes and time (the caller's signal).
+ */
+import { parentsFirst } from './dag.js'
+import { checkEventBytes } from './ingest-checks.js'
+import type { CheckedEvent } from './ingest-checks.js'
+import type { RoomSync, SyncedEvent } from '../protocols/sync/index.js'
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+
+/** Largest batch of IDs in one `events` or `missing` request (the wire bound). */
+const IDS_PER_REQUEST = 100
+
+/** Options of {@link fetchAncestors}. */
+export interface FetchAncestorsOptions extends AbortOptions {
+  /** Most events to fetch. */
+  maxEvents: number
+  /** Most event bytes to hold. */
+  maxBytes: number
+  /** Whether the node already stores an event (the walk stops there). */
+  isStored: (eventId: string) => Promise<boolean>
+  /** The node's heads of the room (`earliest` of `missing`: the peer walks no further). */
+  localHeads: () => Promise<string[]>
+  /** Called after each batch with the number of events fetched so far. */
+  onProgress?: (fetched: number) => void
+  log?: Logger
+}
+
+/** What {@link fetchAncestors} found. */
+export interface FetchedAncestors {
+  /** The fetched events, parents first (the starting events are not included). */
+  events: CheckedEvent[]
+  /** True when nothing the starting events need is still unknown. */
+  complete: boolean
+}
+
+/**
+ * Fetch, from `peer`, what the node needs before it can decide `start.events` and hold
+ * `start.ids`: see the module comment.
+ */
+export async function fetchAncestors (
+  sync: Pick<RoomSync, 'events' | 'missing'>, peer: PeerId, roomId: string,
+  start: { events?: readonly CheckedEvent[], ids?: readonly string[] }, options: FetchAncestorsOptions
+): Promise<FetchedAncestors> {
+  const fetched = new Map<string, CheckedEvent>()
+  const starting = new Set((start.events ?? []).map(e => e.eventId))
+  const stored = new Map<string, boolean>()
+  const frontier = new Set<string>()
+  let bytes = 0
+
+  const isKnown = async (id: string): Promise<boolean> => {
+    if (fetched.has(id) || starting.has(id)) return true
+    let known = stored.get(id)
+    if (known === undefined) {
+      known = await options.isStored(id)
+      stored.set(id, known)
+    }
+    return known
+  }
+  const want = async (ids: Iterable<string>): Promise<void> => {
+    for (const id of ids) if (!frontier.has(id) && !(await isKnown(id))) frontier.add(id)
+  }
+  const add = async (got: readonly SyncedEvent[]): Promise<CheckedEvent[]> => {
+    const added: CheckedEvent[] = []
+    for (const { eventId, bytes: eventBytes } of got) {
+      if (await isKnown(eventId)) continue
+      const check = checkEventBytes(eventBytes, { eventId, roomId })
+      if (!check.ok) {
+        options.log?.('dropping event %s from %p: %s', eventId, peer, check.reason)
+        continue
+      }
+      fetched.set(eventId, check.checked)
+      frontier.delete(eventId)
+      bytes += eventBytes.byteLength
+      added.push(check.checked)
+    }
+    for (const event of added) await want([...event.event.prev_events, ...event.event.auth_events])
+    return added
+  }
+
+  for (const event of start.events ?? []) await want([...event.event.prev_events, ...event.event.auth_events])
+  await want(start.ids ?? [])
+
+  while (frontier.size > 0) {
+    options.signal?.throwIfAborted()
+    if (fetched.size >= options.maxEvents || bytes >= options.maxBytes) {
+      options.log?.('fetch from %p for %s stopped at its bound (%d events, %d bytes)', peer, roomId, fetched.size, bytes)
+      break
+    }
+    const ids = [...frontier].slice(0, IDS_PER_REQUEST)
+    const got = await add(await sync.events(peer, roomId, ids, options))
+    if (got.length === 0) {
+      options.log?.('peer %p has none of %d wanted events of %s', peer, ids.length, roomId)
+      break
+    }
+    options.onProgress?.(fetched.size)
+    // Walk back from the events just fetched whose parents are still unknown.
+    const latest: string[] = []
+    for (const event of got) {
+      if (latest.length >= IDS_PER_REQUEST) break
+      if ([...event.event.prev_events, ...event.event.auth_events].some(id => frontier.has(id))) latest.push(event.eventId)
+    }
+    if (latest.length === 0 || fetched.size >= options.maxEvents) continue
+    const earliest = (await options.localHeads()).slice(0, IDS_PER_REQUEST)
+    const limit = Math.min(IDS_PER_REQUEST, options.maxEvents - fetched.size)
+    await add(await sync.missing(peer, roomId, { earliest, latest, limit }, options))
+    options.onProgress?.(fetched.size)
+  }
+  return { events: parentsFirst([...fetched.values()]), complete: frontier.size === 0 }
+}

@@ -1,0 +1,818 @@
+/**
+ * The room engine: the ingest pipeline of a keyroom node (STYLE "The ingest pipeline"), in one
+ * direction —
+ *
+ *   gossip validator / sync fetch / local builder
+ *     → ingest checks (ingest-checks.ts: size, strict canonical parse, hash, UDK signature, ID)
+ *     → engine: one serial queue per room; unknown parents and auth events fetched first from the
+ *       peer that sent the event (fetch-ancestors.ts), bounded in count and time
+ *     → core: the DAG rules (depth = max(prev depths) + 1), the state before the event (the state
+ *       after its single prev event, or state resolution v2.1 over its prev events' states), then
+ *       `decide` (Matrix receipt checks 4–6 with the keyroom.1 rules) → accepted / rejected /
+ *       soft-failed
+ *     → store: one atomic `writeEvent` (bytes, decision, heads, state after, current state, room
+ *       metadata, membership verifications)
+ *     → typed events to the API (`message`, `membership`).
+ *
+ * Soft-failed events are stored (they are part of the DAG and of state resolution) but not shown,
+ * not built upon (not a head) and not gossiped on. Local sends are built with the core builders
+ * against the current state and go through the same decide-and-store path before they are
+ * published; one that the rules refuse is not stored and throws `ERR_FORBIDDEN`.
+ *
+ * Writes are pipelined during catch-up: each event's state and position are kept in memory
+ * (`RoomView`'s recent table) until its batch is durable, so the next event need not wait for
+ * the previous fsync; the store applies writes in call order. API events are emitted only once
+ * the write is durable.
+ */
+import { setMaxListeners } from '@libp2p/interface'
+import {
+  ErrorCode, KeyroomError, RoomEventType, compareCodePoints, decide, parseJson, stateMapKey
+} from '../protocols/core/index.js'
+import { SerialQueue } from '../protocols/gossip/index.js'
+import {
+  CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
+  ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE
+} from './constants.js'
+import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
+import { fetchAncestors } from './fetch-ancestors.js'
+import { deviceIdOfPeer } from './peer-directory.js'
+import { checkEventBytes, checkedFromBuilt } from './ingest-checks.js'
+import { RoomView, asMembership } from './room-view.js'
+import type { KeyroomNodeEvents, MembershipChange, RoomMessage } from './node-events.js'
+import type { TypedEventTarget } from './node-events.js'
+import type { CheckedEvent } from './ingest-checks.js'
+import type {
+  Decision as CoreDecision, IdentifiedEvent, MemberVerification, RoomContext, RoomEvent, SigningDevice
+} from '../protocols/core/index.js'
+import type { GossipVerdict, RoomGossip } from '../protocols/gossip/index.js'
+import type { RoomSync, StateIds, SyncStore } from '../protocols/sync/index.js'
+import type { Decision, EventPosition, Membership, RoomMeta, RoomStore, StateUpdate } from '../store/index.js'
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+
+/** What became of one event offered to the engine. */
+export type IngestResult =
+  /** Decided and stored (or, for a pipelined write, handed to the store in order). */
+  | { status: 'stored', decision: Decision }
+  /** Already stored. */
+  | { status: 'duplicate' }
+  /** Parents or auth events are not stored yet: the event cannot be decided. */
+  | { status: 'missing', missing: string[] }
+  /** Refused without being stored: a local event the rules do not allow, or a broken create event. */
+  | { status: 'refused', rule: string }
+
+/** The network services the engine uses once libp2p is up. */
+export interface EngineNetwork {
+  sync: Pick<RoomSync, 'heads' | 'events' | 'missing'>
+  gossip: Pick<RoomGossip, 'subscribe' | 'unsubscribe' | 'publish'>
+}
+
+/** What the engine is built from. */
+export interface RoomEngineInit {
+  store: RoomStore
+  /** The local device: signs local events. */
+  device: SigningDevice
+  /** Where API events go (the node). */
+  events: TypedEventTarget<KeyroomNodeEvents>
+  log: Logger
+  /** The clock (ms since the epoch); the core takes time as a parameter. */
+  now: () => number
+  /** Who a remote peer is (its user), for sync access. */
+  userOfPeer: (peer: PeerId, options?: AbortOptions) => Promise<string | undefined>
+}
+
+/** One member as `members()` lists it. */
+export interface RoomMember {
+  userId: string
+  membership: Membership
+  /** MSC3917 membership verification: the member's chain checks back to the room's create event. */
+  verified: boolean
+  /** Why the member is not verified (a `UnverifiedReason` of the verifier), when not verified. */
+  reason?: string
+  /** Display name the member set in their member event, if any (self-asserted). */
+  displayName?: string
+}
+
+/** State and position of an event whose write is not yet durable. */
+interface Recent {
+  roomId: string
+  depth: number
+  decision: Decision['kind']
+  state: ReadonlyMap<string, string> | undefined
+}
+
+const textEncoder = new TextEncoder()
+
+function storeDecision (decision: CoreDecision): Decision {
+  switch (decision.outcome) {
+    case 'accepted': return { kind: 'accepted' }
+    case 'rejected': return { kind: 'rejected', rule: `${decision.against}: ${decision.rule}` }
+    case 'soft-failed': return { kind: 'soft-failed', rule: `${decision.against}: ${decision.rule}` }
+  }
+}
+
+function encodeVerification (verification: MemberVerification): Uint8Array {
+  const value: Record<string, unknown> = { event_id: verification.eventId, membership: verification.membership, verified: verification.verified }
+  if (verification.verified) value.basis = verification.basis
+  else Object.assign(value, { reason: verification.reason, step: verification.step, failed_event_id: verification.failedEventId, transient: verification.transient })
+  return textEncoder.encode(JSON.stringify(value))
+}
+
+/** The room engine. One per node. */
+export class RoomEngine {
+  readonly #store: RoomStore
+  readonly #device: SigningDevice
+  readonly #events: TypedEventTarget<KeyroomNodeEvents>
+  readonly #log: Logger
+  readonly #now: () => number
+  readonly #userOfPeer: RoomEngineInit['userOfPeer']
+  #net: EngineNetwork | undefined
+  readonly #views = new Map<string, Promise<RoomView | undefined>>()
+  readonly #queues = new Map<string, SerialQueue>()
+  /** Writes not yet durable, by event ID (see the module comment). */
+  readonly #recent = new Map<string, Recent>()
+  /** Per room, the promise of its last write (settled, never rejecting). */
+  readonly #lastWrite = new Map<string, Promise<void>>()
+  /** Work in flight (queue tasks, publishes, writes), awaited by `stop`. */
+  readonly #inflight = new Set<Promise<unknown>>()
+  readonly #stopping = new AbortController()
+
+  constructor (init: RoomEngineInit) {
+    this.#store = init.store
+    this.#device = init.device
+    this.#events = init.events
+    this.#log = init.log
+    this.#now = init.now
+    this.#userOfPeer = init.userOfPeer
+    setMaxListeners(Infinity, this.#stopping.signal)
+  }
+
+  /** The local user. */
+  get userId (): string {
+    return this.#device.userId
+  }
+
+  /** Aborted when the node stops. */
+  get signal (): AbortSignal {
+    return this.#stopping.signal
+  }
+
+  /** Connects the engine to libp2p's room gossip and sync, and subscribes to the rooms it is joined to. */
+  async attach (net: EngineNetwork): Promise<void> {
+    this.#net = net
+    for (const roomId of await this.#store.listRooms()) {
+      const meta = await this.#store.getRoomMeta(roomId)
+      if (meta?.localMembership === 'join') net.gossip.subscribe(roomId)
+    }
+  }
+
+  /** Stops taking work, lets running work settle, and leaves the store to the caller. */
+  async stop (): Promise<void> {
+    this.#stopping.abort(new KeyroomError(ErrorCode.NotStarted, 'the node is stopping'))
+    const stopped = new KeyroomError(ErrorCode.NotStarted, 'the node stopped')
+    for (const queue of this.#queues.values()) queue.close(stopped)
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
+  }
+
+  #track<T> (promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise)
+    void promise.then(() => this.#inflight.delete(promise), () => this.#inflight.delete(promise))
+    return promise
+  }
+
+  /** Runs `task` in the room's serial queue (after every task queued before it). */
+  async #run<T> (roomId: string, task: () => Promise<T>, options: AbortOptions = {}): Promise<T> {
+    if (this.#stopping.signal.aborted) throw new KeyroomError(ErrorCode.NotStarted, 'the node is stopped')
+    let queue = this.#queues.get(roomId)
+    if (queue === undefined) {
+      const created = new SerialQueue(ROOM_QUEUE_CAPACITY, () => {
+        if (this.#queues.get(roomId) === created) this.#queues.delete(roomId)
+      })
+      this.#queues.set(roomId, created)
+      queue = created
+    }
+    return await this.#track(queue.add(task, options))
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rooms in memory
+
+  /** The room's view, loading it from the store on first use; `undefined` for a room the node does not hold. */
+  async room (roomId: string): Promise<RoomView | undefined> {
+    let pending = this.#views.get(roomId)
+    if (pending === undefined) {
+      pending = this.#load(roomId)
+      this.#views.set(roomId, pending)
+      pending.then(view => { if (view === undefined && this.#views.get(roomId) === pending) this.#views.delete(roomId) },
+        () => { if (this.#views.get(roomId) === pending) this.#views.delete(roomId) })
+    }
+    return await pending
+  }
+
+  /** The room's view, or `ERR_UNKNOWN_ROOM`. */
+  async requireRoom (roomId: string): Promise<RoomView> {
+    const view = await this.room(roomId)
+    if (view === undefined) throw new KeyroomError(ErrorCode.UnknownRoom, `room ${roomId} is not known to this node`, { hint: 'join it first (keyroom:r/… link), or accept an invite' })
+    return view
+  }
+
+  async #load (roomId: string): Promise<RoomView | undefined> {
+    const meta = await this.#store.getRoomMeta(roomId)
+    if (meta === undefined) return undefined
+    const view = new RoomView({
+      roomId,
+      roomVersion: meta.roomVersion,
+      createEventId: meta.createEventId,
+      heads: await this.#store.getHeads(roomId),
+      current: await this.#store.getCurrentState(roomId) ?? new Map()
+    })
+    // Every state event (whatever its decision) is what the core can ask for; read the room once.
+    let after: EventPosition | undefined
+    for (;;) {
+      const page = await this.#store.roomEvents(roomId, { limit: STORE_PAGE_SIZE, direction: 'forward', ...(after === undefined ? {} : { after }) })
+      if (page.length === 0) break
+      for (const entry of page) {
+        const stored = await this.#store.getEvent(entry.eventId)
+        if (stored === undefined) continue
+        view.remember(entry.eventId, parseJson(stored.bytes) as RoomEvent, entry.decision)
+      }
+      after = page[page.length - 1]
+    }
+    view.primeVerifier()
+    return view
+  }
+
+  async #storedPosition (eventId: string): Promise<{ roomId: string, depth: number } | undefined> {
+    const recent = this.#recent.get(eventId)
+    if (recent !== undefined) return recent
+    const stored = await this.#store.getEvent(eventId)
+    return stored === undefined ? undefined : { roomId: stored.roomId, depth: stored.depth }
+  }
+
+  async #isStored (eventId: string): Promise<boolean> {
+    return this.#recent.has(eventId) || await this.#store.hasEvent(eventId)
+  }
+
+  async #stateAfter (eventId: string): Promise<ReadonlyMap<string, string> | undefined> {
+    const recent = this.#recent.get(eventId)
+    if (recent !== undefined) return recent.state
+    return await this.#store.getStateAt(eventId)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ingest
+
+  /**
+   * Decides one event that passed the ingest checks and hands it to the store (see the module
+   * comment). Runs inside the room's queue. `local`: a locally built event — one the rules do not
+   * accept is refused, not stored. `wait: false` returns before the write is durable (catch-up).
+   */
+  async #ingest (checked: CheckedEvent, options: { local?: boolean, wait?: boolean } = {}): Promise<IngestResult> {
+    const { eventId, event } = checked
+    const roomId = event.room_id
+    if (await this.#isStored(eventId)) return { status: 'duplicate' }
+    const isRoot = event.type === RoomEventType.Create && event.state_key === '' && event.prev_events.length === 0
+    const view = await this.room(roomId)
+    if (view === undefined) {
+      if (!isRoot) return { status: 'missing', missing: [...event.prev_events] }
+      return await this.#ingestCreate(checked, options)
+    }
+
+    const missing: string[] = []
+    const prevs: Array<{ eventId: string, roomId: string, depth: number }> = []
+    for (const id of event.prev_events) {
+      const position = await this.#storedPosition(id)
+      if (position === undefined) missing.push(id)
+      else prevs.push({ eventId: id, ...position })
+    }
+    for (const id of event.auth_events) if (!(await this.#isStored(id))) missing.push(id)
+    if (missing.length > 0) return { status: 'missing', missing }
+
+    // The DAG rules (keyroom.1), before any state is computed.
+    let rule: string | undefined
+    if (isRoot || event.type === RoomEventType.Create) rule = 'keyroom.dag.1: the room already has its create event'
+    else if (prevs.length === 0) rule = 'keyroom.dag.2: only the create event has no prev_events'
+    else if (prevs.some(p => p.roomId !== roomId)) rule = 'keyroom.dag.3: a prev event is in another room'
+    else if (event.depth !== expectedDepth(prevs.map(p => p.depth))) {
+      rule = `keyroom.dag.4: depth is ${event.depth}, expected ${expectedDepth(prevs.map(p => p.depth))} (one more than the deepest prev event)`
+    }
+
+    let stateBefore: ReadonlyMap<string, string> | undefined
+    const prevStates: Array<ReadonlyMap<string, string>> = []
+    if (rule === undefined) {
+      for (const prev of prevs) {
+        const state = await this.#stateAfter(prev.eventId)
+        if (state === undefined) {
+          rule = `keyroom.dag.5: the state after prev event ${prev.eventId} is unknown`
+          break
+        }
+        prevStates.push(state)
+      }
+      if (rule === undefined) stateBefore = prevStates.length === 1 ? prevStates[0] : view.resolve(prevStates)
+    }
+
+    const decision: CoreDecision = rule !== undefined || stateBefore === undefined
+      ? { outcome: 'rejected', rule: rule ?? 'keyroom.dag: no state before the event', against: 'event' }
+      : decide(event, {
+        roomVersion: view.roomVersion,
+        eventId,
+        getEvent: view.getEvent,
+        isRejected: view.isRejected,
+        stateBefore: view.lookup(stateBefore),
+        currentState: view.lookup(view.current),
+        now: this.#now()
+      })
+    if (options.local === true && decision.outcome !== 'accepted') return { status: 'refused', rule: decision.rule }
+
+    let stateUpdate: StateUpdate | undefined
+    if (stateBefore !== undefined) {
+      const key = stateKeyOf(event)
+      const sets = key !== undefined && decision.outcome !== 'rejected'
+      if (prevStates.length === 1) {
+        stateUpdate = { base: prevs[0]!.eventId, ...(sets ? { changes: new Map([[key, eventId]]) } : {}) }
+      } else {
+        const after = new Map(stateBefore)
+        if (sets) after.set(key, eventId)
+        stateUpdate = { base: prevs[0]!.eventId, changes: stateDelta(prevStates[0]!, after) }
+      }
+    }
+    return await this.#commit(view, checked, decision, stateBefore, stateUpdate, undefined, options)
+  }
+
+  /** The create event of a room the node does not hold yet: it founds the room, or nothing is stored. */
+  async #ingestCreate (checked: CheckedEvent, options: { wait?: boolean }): Promise<IngestResult> {
+    const { eventId, event } = checked
+    const roomVersion = event.content.room_version
+    if (typeof roomVersion !== 'string') return { status: 'refused', rule: 'keyroom.create: no room_version' }
+    if (event.depth !== 1) return { status: 'refused', rule: `keyroom.dag.4: the create event's depth is ${event.depth}, expected 1` }
+    let view: RoomView
+    try {
+      view = new RoomView({ roomId: event.room_id, roomVersion, createEventId: eventId, heads: [], current: new Map() })
+    } catch (err) {
+      return { status: 'refused', rule: `keyroom.create: ${err instanceof Error ? err.message : String(err)}` }
+    }
+    const empty = new Map<string, string>()
+    let decision: CoreDecision
+    try {
+      decision = decide(event, { roomVersion, eventId, getEvent: view.getEvent, isRejected: view.isRejected, stateBefore: view.lookup(empty), now: this.#now() })
+    } catch (err) {
+      return { status: 'refused', rule: `keyroom.create: ${err instanceof Error ? err.message : String(err)}` }
+    }
+    // A room whose create event fails its own rules does not exist: nothing to store.
+    if (decision.outcome !== 'accepted') return { status: 'refused', rule: decision.rule }
+    this.#views.set(event.room_id, Promise.resolve(view))
+    const meta: RoomMeta = { roomVersion, createEventId: eventId }
+    return await this.#commit(view, checked, decision, empty, { base: null, changes: new Map([[stateMapKey(event.type, ''), eventId]]) }, meta, options)
+  }
+
+  /**
+   * Computes heads, current state, verifications and metadata after a decided event, updates the
+   * view, and writes the batch.
+   */
+  async #commit (
+    view: RoomView, checked: CheckedEvent, coreDecision: CoreDecision, stateBefore: ReadonlyMap<string, string> | undefined,
+    stateUpdate: StateUpdate | undefined, createMeta: RoomMeta | undefined, options: { wait?: boolean }
+  ): Promise<IngestResult> {
+    const { eventId, event, bytes } = checked
+    const roomId = view.roomId
+    const decision = storeDecision(coreDecision)
+    const key = stateKeyOf(event)
+    let stateAfter: ReadonlyMap<string, string> | undefined = stateBefore
+    if (stateBefore !== undefined && key !== undefined && decision.kind !== 'rejected') {
+      const after = new Map(stateBefore)
+      after.set(key, eventId)
+      stateAfter = after
+    }
+
+    // The core may read the event itself from here on (state resolution over the new heads).
+    view.remember(eventId, event, decision.kind)
+
+    // Heads and current state move only with accepted events (soft-failed ones are not built upon).
+    let heads = view.heads
+    let current: Map<string, string> | undefined
+    if (decision.kind === 'accepted' && stateAfter !== undefined) {
+      const prevSet = new Set(event.prev_events)
+      heads = [...view.heads.filter(h => !prevSet.has(h)), eventId].sort(compareCodePoints)
+      const replacedOneHead = event.prev_events.length === 1 && view.heads.includes(event.prev_events[0]!)
+      if (heads.length === 1) {
+        current = new Map(stateAfter)
+      } else if (key === undefined && replacedOneHead) {
+        // A non-state event on one head: the heads' states are the same multiset as before.
+        current = view.current
+      } else {
+        const states: Array<ReadonlyMap<string, string>> = []
+        for (const head of heads) {
+          const state = head === eventId ? stateAfter : await this.#stateAfter(head)
+          if (state !== undefined) states.push(state)
+        }
+        current = view.resolve(states)
+      }
+    }
+
+    const previousMemberships = new Map<string, Membership | undefined>()
+    const ownBefore = view.membership(this.userId)
+    let changedMembers: string[] = []
+    if (current !== undefined) {
+      for (const [changedKey] of stateDelta(view.current, current)) {
+        const memberPrefix = stateMapKey(RoomEventType.Member, '')
+        if (changedKey.startsWith(memberPrefix)) {
+          const userId = changedKey.slice(memberPrefix.length)
+          previousMemberships.set(userId, view.membership(userId))
+        }
+      }
+      changedMembers = view.setCurrent(current)
+      view.heads = heads
+    }
+    const verifications = new Map<string, Uint8Array>()
+    for (const userId of changedMembers) {
+      const verification = view.verification(userId)
+      if (verification !== undefined) verifications.set(userId, encodeVerification(verification))
+    }
+    const ownAfter = view.membership(this.userId)
+    let roomMeta = createMeta
+    if (ownAfter !== ownBefore && ownAfter !== undefined) {
+      roomMeta = { roomVersion: view.roomVersion, createEventId: view.createEventId, localMembership: ownAfter }
+    }
+
+    this.#recent.set(eventId, { roomId, depth: event.depth, decision: decision.kind, state: stateAfter })
+    const write = this.#store.writeEvent({
+      eventId,
+      roomId,
+      depth: event.depth,
+      bytes,
+      decision,
+      heads,
+      ...(stateUpdate === undefined ? {} : { state: stateUpdate }),
+      ...(current === undefined ? {} : { currentState: { base: eventId, changes: stateDelta(stateAfter!, current) } }),
+      ...(roomMeta === undefined ? {} : { roomMeta }),
+      ...(verifications.size === 0 ? {} : { verifications })
+    })
+    const durable: Promise<void> = this.#track(write.then(() => {
+      this.#recent.delete(eventId)
+      this.#announce(view, checked, decision, changedMembers, previousMemberships)
+    }, (err: unknown) => {
+      this.#recent.delete(eventId)
+      // The in-memory view ran ahead of the store: drop it so the next use reloads what is durable.
+      if (this.#views.get(roomId) !== undefined) this.#views.delete(roomId)
+      this.#log.error('writing event %s of %s failed - %e', eventId, roomId, err)
+      throw err
+    }))
+    // Writes apply in call order, so the room's last write being durable means all of them are.
+    const last = durable.catch(() => {})
+    this.#lastWrite.set(roomId, last)
+    void last.then(() => { if (this.#lastWrite.get(roomId) === last) this.#lastWrite.delete(roomId) })
+    if (options.wait !== false) await durable
+    return { status: 'stored', decision }
+  }
+
+  /** Typed API events for a durable event. */
+  #announce (view: RoomView, checked: CheckedEvent, decision: Decision, changedMembers: string[], previous: Map<string, Membership | undefined>): void {
+    const { eventId, event } = checked
+    if (decision.kind === 'accepted' && event.type === RoomEventType.Message) {
+      this.#events.emit('message', messageOf(eventId, event))
+    }
+    for (const userId of changedMembers) {
+      const entry = view.entry(RoomEventType.Member, userId)
+      const membership = asMembership(entry?.event.content.membership)
+      if (entry === undefined || membership === undefined) continue
+      const change: MembershipChange = {
+        roomId: view.roomId, userId, membership, eventId: entry.eventId, sender: entry.event.sender,
+        ...(previous.get(userId) === undefined ? {} : { previous: previous.get(userId)! })
+      }
+      this.#events.emit('membership', change)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Gossip
+
+  /**
+   * The gossip `validate` port: the ingest checks, then the whole pipeline for events that pass
+   * (fetching what is missing from the relaying peer), so the verdict reflects the decision:
+   * accepted → `accept` (forwarded); rejected, or failing the ingest checks → `reject` (the relayer
+   * loses score); soft-failed, duplicate or undecidable for now → `ignore` (not forwarded, no
+   * penalty).
+   */
+  async validateGossip (roomId: string, bytes: Uint8Array, from: PeerId, options: AbortOptions = {}): Promise<GossipVerdict> {
+    const check = checkEventBytes(bytes, { roomId })
+    if (!check.ok) {
+      this.#log('rejecting gossip from %p in %s: %s', from, roomId, check.reason)
+      return 'reject'
+    }
+    const result = await this.receive(check.checked, from, options)
+    switch (result.status) {
+      case 'stored':
+        if (result.decision.kind === 'accepted') return 'accept'
+        this.#log('%s event %s from %p: %s', result.decision.kind, check.checked.eventId, from, result.decision.rule)
+        return result.decision.kind === 'rejected' ? 'reject' : 'ignore'
+      case 'refused':
+        return 'reject'
+      default:
+        return 'ignore'
+    }
+  }
+
+  /** A checked event from a peer: fill the gap under it from that peer, then decide it (and the gap). */
+  async receive (checked: CheckedEvent, from: PeerId, options: AbortOptions = {}): Promise<IngestResult> {
+    const roomId = checked.event.room_id
+    if (await this.#isStored(checked.eventId)) return { status: 'duplicate' }
+    let ancestors: CheckedEvent[] = []
+    const deps = [...checked.event.prev_events, ...checked.event.auth_events]
+    let unknown = false
+    for (const id of deps) if (!(await this.#isStored(id))) { unknown = true; break }
+    if (unknown && this.#net !== undefined) {
+      const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+      try {
+        ancestors = (await fetchAncestors(this.#net.sync, from, roomId, { events: [checked] }, {
+          signal, maxEvents: GAP_FILL_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
+          isStored: async (id) => await this.#isStored(id),
+          localHeads: async () => await this.#store.getHeads(roomId)
+        })).events
+      } catch (err) {
+        this.#log('could not fetch the gap under %s from %p: %s', checked.eventId, from, err instanceof Error ? err.message : String(err))
+      }
+    }
+    return await this.#run(roomId, async () => {
+      for (const ancestor of ancestors) await this.#ingest(ancestor, { wait: false })
+      return await this.#ingest(checked)
+    })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Catch-up
+
+  /**
+   * Catches a room up from one peer: its heads, then everything behind them the node lacks, decided
+   * parents-first. Returns the number of events stored. Emits `sync` progress. Throws the sync
+   * client's errors (`ERR_SYNC_NOT_FOUND` when the peer will not share the room).
+   */
+  async catchUp (roomId: string, peer: PeerId, options: AbortOptions = {}): Promise<number> {
+    const net = this.#requireNet()
+    const base = { roomId, peer: peer.toString() }
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(CATCH_UP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+    this.#events.emit('sync', { ...base, phase: 'started', fetched: 0 })
+    let fetched = 0
+    try {
+      const heads = await net.sync.heads(peer, roomId, { signal })
+      const unknown: string[] = []
+      for (const id of heads) if (!(await this.#isStored(id))) unknown.push(id)
+      let stored = 0
+      if (unknown.length > 0) {
+        const found = await fetchAncestors(net.sync, peer, roomId, { ids: unknown }, {
+          signal, maxEvents: CATCH_UP_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
+          isStored: async (id) => await this.#isStored(id),
+          localHeads: async () => await this.#store.getHeads(roomId),
+          onProgress: (n) => {
+            fetched = n
+            this.#events.emit('sync', { ...base, phase: 'fetched', fetched: n })
+          }
+        })
+        fetched = found.events.length
+        stored = await this.#run(roomId, async () => {
+          let n = 0
+          for (const event of found.events) {
+            const result = await this.#ingest(event, { wait: false })
+            if (result.status === 'stored') n++
+          }
+          // Durable before the catch-up reports done.
+          await this.#lastWrite.get(roomId)
+          return n
+        }, { signal })
+      }
+      this.#events.emit('sync', { ...base, phase: 'done', fetched, stored })
+      return stored
+    } catch (err) {
+      this.#events.emit('sync', { ...base, phase: 'failed', fetched, error: err instanceof Error ? err.message : String(err) })
+      throw err
+    }
+  }
+
+  #requireNet (): EngineNetwork {
+    if (this.#net === undefined) throw new KeyroomError(ErrorCode.NotStarted, 'the node\'s network is not started')
+    return this.#net
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Local events
+
+  /** The context for a new local event: all heads (the deepest 20) as prev events, depth above them. */
+  async #context (view: RoomView): Promise<RoomContext> {
+    const positions: Array<{ eventId: string, depth: number }> = []
+    for (const head of view.heads) {
+      const position = await this.#storedPosition(head)
+      if (position !== undefined) positions.push({ eventId: head, depth: position.depth })
+    }
+    positions.sort((a, b) => compareByDepth(b, a))
+    const prevs = positions.slice(0, MAX_PREV_EVENTS)
+    return {
+      roomId: view.roomId,
+      prevEvents: prevs.map(p => p.eventId).sort(compareCodePoints),
+      depth: expectedDepth(prevs.map(p => p.depth)),
+      state: view.stateView(view.current)
+    }
+  }
+
+  /**
+   * Builds a local event with `build` against the current state, decides and stores it (in the
+   * room's queue), then publishes it in the background when the node is on the room's topic.
+   * Throws `ERR_FORBIDDEN` when the rules refuse it (nothing is stored), `ERR_UNKNOWN_ROOM`.
+   */
+  async sendLocal (roomId: string, build: (view: RoomView, context: RoomContext, originServerTs: number) => IdentifiedEvent, options: { publish?: boolean } = {}): Promise<CheckedEvent> {
+    const checked = await this.#run(roomId, async () => {
+      const view = await this.requireRoom(roomId)
+      const built = build(view, await this.#context(view), this.#now())
+      const local = checkedFromBuilt(built)
+      const result = await this.#ingest(local, { local: true })
+      if (result.status === 'refused') {
+        throw new KeyroomError(ErrorCode.Forbidden, `the room's rules refuse this ${local.event.type} event: ${result.rule}`)
+      }
+      if (result.status !== 'stored') throw new KeyroomError(ErrorCode.Forbidden, `the ${local.event.type} event could not be stored (${result.status})`)
+      return local
+    })
+    if (options.publish !== false) this.publish(checked)
+    return checked
+  }
+
+  /** Stores the events of a newly created room (they are local; nobody is on the topic yet). */
+  async createLocalRoom (events: readonly IdentifiedEvent[]): Promise<void> {
+    const first = events[0]
+    if (first === undefined) throw new KeyroomError(ErrorCode.InvalidEvent, 'a new room needs its create event')
+    const roomId = first.event.room_id
+    await this.#run(roomId, async () => {
+      for (const built of events) {
+        const result = await this.#ingest(checkedFromBuilt(built), { local: true })
+        if (result.status === 'refused') throw new KeyroomError(ErrorCode.Forbidden, `the new room's ${built.event.type} event is refused: ${result.rule}`)
+      }
+    })
+  }
+
+  /** Publishes an event on its room's topic in the background; the outcome is logged (sync covers misses). */
+  publish (checked: CheckedEvent): void {
+    const net = this.#net
+    if (net === undefined) return
+    const roomId = checked.event.room_id
+    void this.#track(net.gossip.publish(roomId, checked.bytes, { signal: this.#stopping.signal }).then(outcome => {
+      this.#log('published %s in %s: %s', checked.eventId, roomId, outcome.status)
+      return outcome
+    }, (err: unknown) => {
+      if (!this.#stopping.signal.aborted) this.#log('publishing %s failed: %s', checked.eventId, err instanceof Error ? err.message : String(err))
+    }))
+  }
+
+  /** Joins (or leaves) the room's gossip topic. */
+  subscribe (roomId: string): void {
+    this.#requireNet().gossip.subscribe(roomId)
+  }
+
+  unsubscribe (roomId: string): void {
+    this.#net?.gossip.unsubscribe(roomId)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  /**
+   * The room's last `limit` accepted messages before `before` (an event ID; default the end), in
+   * the room's deterministic `(depth, event ID)` order, oldest first.
+   */
+  async messages (roomId: string, options: { limit: number, before?: string }): Promise<RoomMessage[]> {
+    await this.requireRoom(roomId)
+    let position: EventPosition | undefined
+    if (options.before !== undefined) {
+      const stored = await this.#store.getEvent(options.before)
+      if (stored === undefined || stored.roomId !== roomId) throw new KeyroomError(ErrorCode.InvalidEvent, `event ${options.before} is not an event of room ${roomId}`)
+      position = { depth: stored.depth, eventId: stored.eventId }
+    }
+    const out: RoomMessage[] = []
+    while (out.length < options.limit) {
+      const page = await this.#store.roomEvents(roomId, { limit: STORE_PAGE_SIZE, direction: 'backward', ...(position === undefined ? {} : { before: position }) })
+      if (page.length === 0) break
+      for (const entry of page) {
+        position = entry
+        if (entry.decision !== 'accepted') continue
+        const stored = await this.#store.getEvent(entry.eventId)
+        if (stored === undefined) continue
+        const event = parseJson(stored.bytes) as RoomEvent
+        if (event.type !== RoomEventType.Message) continue
+        out.push(messageOf(entry.eventId, event))
+        if (out.length >= options.limit) break
+      }
+    }
+    return out.reverse()
+  }
+
+  /** Members of the room's current state with their membership and verification, by user ID (code points). */
+  async members (roomId: string): Promise<RoomMember[]> {
+    const view = await this.requireRoom(roomId)
+    const out: RoomMember[] = []
+    for (const { event } of view.members()) {
+      const userId = event.state_key
+      const membership = asMembership(event.content.membership)
+      if (userId === undefined || membership === undefined) continue
+      const verification = view.verification(userId)
+      const member: RoomMember = { userId, membership, verified: verification?.verified === true }
+      if (verification !== undefined && !verification.verified) member.reason = verification.reason
+      if (typeof event.content.displayname === 'string') member.displayName = event.content.displayname
+      out.push(member)
+    }
+    return out.sort((a, b) => compareCodePoints(a.userId, b.userId))
+  }
+
+  /** Rooms the store holds, with the local user's membership. */
+  async rooms (): Promise<Array<{ roomId: string, membership?: Membership, name?: string }>> {
+    const out: Array<{ roomId: string, membership?: Membership, name?: string }> = []
+    for (const roomId of await this.#store.listRooms()) {
+      const view = await this.room(roomId)
+      if (view === undefined) continue
+      const room: { roomId: string, membership?: Membership, name?: string } = { roomId }
+      const membership = view.membership(this.userId)
+      if (membership !== undefined) room.membership = membership
+      const name = view.name()
+      if (name !== undefined) room.name = name
+      out.push(room)
+    }
+    return out
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Serving sync
+
+  /**
+   * Sync access: may this peer read the room? Anyone for a `public` room (a joiner must read the
+   * state to join); otherwise a device of a user who is joined or invited in the current state. The
+   * device's user comes from the hello exchange, or from the attestations in the room's member events.
+   */
+  readonly authorize = async (peer: PeerId, roomId: string, options: AbortOptions = {}): Promise<boolean> => {
+    const view = await this.room(roomId)
+    if (view === undefined) return false
+    if (view.joinRule() === 'public') return true
+    const userId = await this.#userOfPeer(peer, options) ?? userOfDeviceInRoom(view, peer)
+    if (userId === undefined) return false
+    const membership = view.membership(userId)
+    return membership === 'join' || membership === 'invite'
+  }
+
+  /** The sync store port: the room's stored events, heads and state. */
+  readonly syncStore: SyncStore = {
+    getHeads: async (roomId) => {
+      const meta = await this.#store.getRoomMeta(roomId)
+      return meta === undefined ? undefined : await this.#store.getHeads(roomId)
+    },
+    getEvent: async (roomId, eventId) => {
+      const stored = await this.#store.getEvent(eventId)
+      return stored?.roomId === roomId ? stored.bytes : undefined
+    },
+    getPrevEvents: async (roomId, eventId) => {
+      const stored = await this.#store.getEvent(eventId)
+      if (stored?.roomId !== roomId) return undefined
+      return [...(parseJson(stored.bytes) as RoomEvent).prev_events]
+    },
+    getStateIdsAt: async (roomId, eventId) => await this.stateIdsBefore(roomId, eventId)
+  }
+
+  /** The state before an event (Matrix `/state_ids`) and the auth chain of that state. */
+  async stateIdsBefore (roomId: string, eventId: string): Promise<StateIds | undefined> {
+    const view = await this.room(roomId)
+    const stored = await this.#store.getEvent(eventId)
+    if (view === undefined || stored?.roomId !== roomId) return undefined
+    const event = parseJson(stored.bytes) as RoomEvent
+    const states: Array<ReadonlyMap<string, string>> = []
+    for (const prev of event.prev_events) {
+      const state = await this.#stateAfter(prev)
+      if (state === undefined) return undefined
+      states.push(state)
+    }
+    const before = states.length === 0 ? new Map<string, string>() : states.length === 1 ? states[0]! : view.resolve(states)
+    const stateIds = [...before.values()]
+    const chain = new Set<string>()
+    const stack = [...stateIds]
+    while (stack.length > 0) {
+      const id = stack.pop()!
+      for (const authId of view.getEvent(id)?.auth_events ?? []) {
+        if (!chain.has(authId)) {
+          chain.add(authId)
+          stack.push(authId)
+        }
+      }
+    }
+    return { stateIds, authChainIds: [...chain] }
+  }
+}
+
+/** The API shape of an accepted message event. */
+function messageOf (eventId: string, event: RoomEvent): RoomMessage {
+  return { roomId: event.room_id, eventId, sender: event.sender, content: event.content, originServerTs: event.origin_server_ts }
+}
+
+/** The user whose member event in the room's current state carries an attestation of the peer's device. */
+function userOfDeviceInRoom (view: RoomView, peer: PeerId): string | undefined {
+  const deviceId = deviceIdOfPeer(peer)
+  if (deviceId === undefined) return undefined
+  for (const { event } of view.members()) {
+    const attestation = event.content.sender_key
+    if (typeof attestation === 'object' && attestation !== null && (attestation as Record<string, unknown>).udk === deviceId &&
+      (attestation as Record<string, unknown>).upk === event.sender && event.state_key === event.sender) {
+      return event.sender
+    }
+  }
+  return undefined
+}
