@@ -68,11 +68,15 @@ export class HelloService implements Hello, Startable {
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal })
-      await stream.close({ signal })
+      // Listen before anything else: the server answers at once, and a stream drops data that
+      // arrives while nobody reads it.
       reader = new FrameReader(stream, { maxFrameBytes: MAX_HELLO_BYTES, maxTotalBytes: MAX_HELLO_BYTES + 8, tooLargeCode: ErrorCode.SyncResponseTooLarge })
+      await stream.close({ signal })
       const payload = await reader.next()
       if (payload === undefined) throw new KeyroomError(ErrorCode.PeerBadMessage, 'hello stream ended without a statement')
-      await reader.expectEnd()
+      // No wait for the end of the stream: the answer can arrive with the protocol negotiation
+      // (the server speaks first), and libp2p 3 then does not always report the remote's close to
+      // this reader. The one frame is all there is; anything after it is ignored, never read.
       let message: unknown
       try {
         message = parseJson(payload)
