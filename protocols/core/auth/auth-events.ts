@@ -2,6 +2,10 @@
  * The event's `auth_events`: which state they must name (server-server API, "Auth events
  * selection"), the state-independent rules about them (rule 2 of v1–v11, rules 2–3 of v12), and
  * the auth state they give for checking the rest of the rules against "the event's auth events".
+ *
+ * keyroom.1 extends the selection (signing device record, invite-link joins); every path — the
+ * receipt check `checkAuthEvents`, event builders (room/), state resolution — uses this one
+ * definition, so they cannot drift apart.
  */
 import type { RoomVersionRules } from '../room-versions.js'
 import { getOwn, getString, isJsonObject, parsePdu } from './pdu.js'
@@ -20,8 +24,35 @@ export const EventType = {
   JoinRules: 'm.room.join_rules',
   ThirdPartyInvite: 'm.room.third_party_invite',
   Aliases: 'm.room.aliases',
-  Redaction: 'm.room.redaction'
+  Redaction: 'm.room.redaction',
+  /** keyroom.1: a device's attestation and/or revocation record; state key = the UDK. */
+  KeyroomDevice: 'keyroom.device'
 } as const
+
+/** keyroom.1: the sigil of device IDs (UDK text forms, docs/protocol.md "Identifiers"). */
+const DEVICE_ID_SIGIL = 0x5e /* ^ */
+
+/**
+ * keyroom.1: the device that signed an event, as the auth events selection reads it — the one
+ * entity of `signatures` when there is exactly one and it carries the device sigil `^`;
+ * otherwise `undefined`.
+ *
+ * Deliberately shallow: it names a state key to look up, nothing more. Whether that entity is a
+ * well-formed UDK with exactly one `ed25519` signature is the keyroom rules' first check (K1 in
+ * room/keyroom-auth.ts), which refuses every event this function answers `undefined` for, and the
+ * signature itself was verified on receipt.
+ */
+export function signingDeviceOf (event: Pick<PduLike, 'signatures'>): string | undefined {
+  const signatures = event.signatures
+  if (!isJsonObject(signatures)) return undefined
+  let signer: string | undefined
+  for (const entity in signatures) {
+    if (!Object.hasOwn(signatures, entity)) continue
+    if (signer !== undefined) return undefined
+    signer = entity
+  }
+  return signer !== undefined && signer.charCodeAt(0) === DEVICE_ID_SIGIL ? signer : undefined
+}
 
 /**
  * The `(type, state_key)` pairs an event's `auth_events` should name ("Auth events selection"):
@@ -34,10 +65,31 @@ export const EventType = {
  *   by `signed.token`; for a `join` with `join_authorised_via_users_server` in versions with
  *   restricted rooms (v8+), that user's member event.
  *
+ * keyroom.1 (`rules.keySenders`, docs/protocol.md "Auth events selection") adds:
+ * - for a `join` through an invite link (`third_party_invite.signed.token`), the
+ *   `m.room.third_party_invite` event with that state key, as Matrix does for a 3pid `invite`;
+ * - for a `keyroom.device` event, the current `keyroom.device` event with the same state key
+ *   (the record it replaces), as Matrix lists the target's member event for a member event;
+ * - last, the `keyroom.device` event whose state key is the signing UDK ({@link signingDeviceOf},
+ *   or `signer` for an event not signed yet): where the signer's attestation or revocation lives.
+ *
+ * These pairs are also the keys state resolution's iterative auth checks take from the partially
+ * resolved state rather than from the event's own auth events — so a forked event's device is
+ * judged by the *resolved* device record (a revocation on the other fork counts), a device record
+ * by the resolved record it would replace (a revoked record stays final), and an invite-link join
+ * by the resolved link (a revocation of the link counts).
+ *
  * Malformed member content yields the pairs that can be read; the member rules reject the event.
- * Pairs are de-duplicated; the order is the spec's.
+ * Pairs are de-duplicated; the order is the spec's, keyroom.1's additions in the order above.
+ *
+ * @param signer - keyroom.1: the signing device, for an event that is being built and has no
+ *   `signatures` yet; default: read from `event.signatures`. Ignored without `keySenders`.
  */
-export function authTypesForEvent (rules: RoomVersionRules, event: Pick<PduLike, 'type' | 'sender' | 'state_key' | 'content'>): StateKeyPair[] {
+export function authTypesForEvent (
+  rules: RoomVersionRules,
+  event: Pick<PduLike, 'type' | 'sender' | 'state_key' | 'content' | 'signatures'>,
+  signer?: string
+): StateKeyPair[] {
   if (event.type === EventType.Create) return []
   const pairs: StateKeyPair[] = []
   const add = (type: string, stateKey: string): void => {
@@ -51,7 +103,8 @@ export function authTypesForEvent (rules: RoomVersionRules, event: Pick<PduLike,
     if (event.state_key !== undefined) add(EventType.Member, event.state_key)
     const membership = getString(event.content, 'membership')
     if (membership === 'join' || membership === 'invite' || membership === 'knock') add(EventType.JoinRules, '')
-    if (membership === 'invite') {
+    // Matrix: a 3pid `invite`; keyroom.1 also an invite-link `join` (no server mints the invite).
+    if (membership === 'invite' || (rules.keySenders && membership === 'join')) {
       const tpi = getOwn(event.content, 'third_party_invite')
       const signed = isJsonObject(tpi) ? getOwn(tpi, 'signed') : undefined
       const token = isJsonObject(signed) ? getString(signed, 'token') : undefined
@@ -61,6 +114,13 @@ export function authTypesForEvent (rules: RoomVersionRules, event: Pick<PduLike,
       const via = getString(event.content, 'join_authorised_via_users_server')
       if (via !== undefined) add(EventType.Member, via)
     }
+  }
+  if (rules.keySenders) {
+    // The record a `keyroom.device` event replaces, as a member event lists the target's: the
+    // rules read it ("a record of another user cannot be replaced", "a revoked record is final").
+    if (event.type === EventType.KeyroomDevice && event.state_key !== undefined) add(EventType.KeyroomDevice, event.state_key)
+    const device = signer ?? signingDeviceOf(event)
+    if (device !== undefined) add(EventType.KeyroomDevice, device)
   }
   return pairs
 }
@@ -99,6 +159,10 @@ function load (source: AuthEventSource, eventId: string): PduLike | undefined {
  *
  * An auth event that cannot be loaded or is malformed cannot be checked against rules 2.2–2.5
  * and rejects the event under the rule's section number.
+ *
+ * Rule 2.2 uses {@link authTypesForEvent}, so in keyroom.1 the signing device's `keyroom.device`
+ * record and an invite-link join's `m.room.third_party_invite` are accepted entries (and no
+ * other device's record is).
  */
 export function checkAuthEvents (rules: RoomVersionRules, event: PduLike, source: AuthEventSource): AuthResult {
   if (event.type === EventType.Create) return { ok: true }

@@ -10,7 +10,9 @@
  * State resolution (`../state-res`) runs `checkAuth` in its iterative auth checks.
  */
 export { checkAuth } from './check-auth.js'
-export { checkAuthEvents, authStateFromAuthEvents, authTypesForEvent, createEventIdForRoom, EventType } from './auth-events.js'
+export {
+  checkAuthEvents, authStateFromAuthEvents, authTypesForEvent, signingDeviceOf, createEventIdForRoom, EventType
+} from './auth-events.js'
 export type { AuthEventSource, StateKeyPair } from './auth-events.js'
 export { parsePdu, isJsonObject, getOwn } from './pdu.js'
 export type { PduLike, ParsePduResult, JsonObject } from './pdu.js'

@@ -33,6 +33,13 @@ export interface PduLike {
   readonly depth?: number | undefined
   /** Top-level `redacts` of room versions 1–10 (v11+ carry it in `content`, MSC2174). */
   readonly redacts?: string | undefined
+  /**
+   * The event's `signatures` (entity → key ID → signature), kept as an untyped object. The Matrix
+   * rules never read it (signatures are checked on receipt, before auth); keyroom.1 reads *who*
+   * signed: the auth events selection names the signing device's `keyroom.device` record
+   * (`authTypesForEvent`), and the keyroom rules require that device to be attested.
+   */
+  readonly signatures?: JsonObject | undefined
 }
 
 /** The outcome of {@link parsePdu}. */
@@ -116,6 +123,10 @@ export function parsePdu (value: unknown, eventId?: string): ParsePduResult {
   if (depth !== undefined && (typeof depth !== 'number' || !Number.isFinite(depth))) return { ok: false, reason: 'expected depth to be a number' }
   const redacts = getOwn(value, 'redacts')
   if (redacts !== undefined && typeof redacts !== 'string') return { ok: false, reason: 'expected redacts to be a string' }
+  // Server-server API, "PDUs": `signatures` is an object of entity → key ID → signature. Only its
+  // shape as an object is checked here; whoever reads an entry checks it.
+  const signatures = getOwn(value, 'signatures')
+  if (signatures !== undefined && !isJsonObject(signatures)) return { ok: false, reason: 'expected signatures to be an object' }
   const pdu: PduLike = {
     event_id: id,
     room_id: roomId,
@@ -127,7 +138,8 @@ export function parsePdu (value: unknown, eventId?: string): ParsePduResult {
     auth_events: authEvents,
     origin_server_ts: ts,
     depth,
-    redacts
+    redacts,
+    signatures
   }
   return { ok: true, pdu }
 }

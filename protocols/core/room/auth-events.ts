@@ -23,10 +23,16 @@
  * - the `keyroom.device` event whose state key is the signing UDK, if any: it is where the
  *   signer's attestation (or revocation) lives. When the attestation is in the sender's join, that
  *   event is already listed; when the event introduces its own signer, nothing more is needed.
+ *
+ * The selection itself is the auth module's `authTypesForEvent` (flag `keySenders`): the builders
+ * here, the receipt check `checkAuthEvents` and state resolution's iterative auth checks all use
+ * that one definition.
  */
-import { RoomEventType } from './constants.js'
-import { own, ownString } from './event-fields.js'
+import { authTypesForEvent } from '../auth/index.js'
+import { roomVersionRules, KEYROOM_ROOM_VERSION } from '../room-versions.js'
 import type { RoomStateView } from './types.js'
+
+const KEYROOM_RULES = roomVersionRules(KEYROOM_ROOM_VERSION)
 
 /** A `(type, state_key)` pair. */
 export interface AuthEventKey {
@@ -50,27 +56,7 @@ export interface AuthSelectionInput {
  * @param signerDeviceId - the UDK that signs it.
  */
 export function authEventPairs (event: AuthSelectionInput, signerDeviceId: string): AuthEventKey[] {
-  const pairs: AuthEventKey[] = []
-  const add = (type: string, stateKey: string): void => {
-    if (!pairs.some((p) => p.type === type && p.stateKey === stateKey)) pairs.push({ type, stateKey })
-  }
-  if (event.type === RoomEventType.Create) return pairs
-  add(RoomEventType.Create, '')
-  add(RoomEventType.PowerLevels, '')
-  add(RoomEventType.Member, event.sender)
-  if (event.type === RoomEventType.Member && typeof event.state_key === 'string') {
-    add(RoomEventType.Member, event.state_key)
-    const membership = ownString(event.content, 'membership')
-    if (membership === 'join' || membership === 'invite' || membership === 'knock') add(RoomEventType.JoinRules, '')
-    if (membership === 'invite' || membership === 'join') {
-      const token = ownString(own(own(event.content, 'third_party_invite'), 'signed'), 'token')
-      if (token !== undefined) add(RoomEventType.ThirdPartyInvite, token)
-    }
-    const via = ownString(event.content, 'join_authorised_via_users_server')
-    if (via !== undefined) add(RoomEventType.Member, via)
-  }
-  add(RoomEventType.Device, signerDeviceId)
-  return pairs
+  return authTypesForEvent(KEYROOM_RULES, event, signerDeviceId).map(([type, stateKey]) => ({ type, stateKey }))
 }
 
 /** The event IDs of {@link authEventPairs} that exist in `state`. */

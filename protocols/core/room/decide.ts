@@ -13,7 +13,8 @@
  * keyroom.1 details:
  * - Each step is {@link checkRoomAuth}: the Matrix rules with keyroom's overrides, then the
  *   keyroom additions (the signer attested and unrevoked in that state, MSC3917 fields). Step 4
- *   also runs the rules about the `auth_events` list ({@link checkKeyroomAuthEvents}).
+ *   also runs the rules about the `auth_events` list (the auth module's `checkAuthEvents`, whose
+ *   selection includes keyroom.1's signing-device record and invite links).
  * - Step 6 judges the signing device at `now`: an attestation that has expired by now, or a
  *   revocation in force by now, soft-fails the event even when its own timestamp is earlier — a
  *   lost device cannot keep talking by back-dating. Old events that arrive late from a device
@@ -22,13 +23,12 @@
  * - Step 6 is skipped when no current state is given (backfilled history, outliers: Matrix
  *   soft-fails only live events).
  */
-import { parsePdu } from '../auth/index.js'
+import { checkAuthEvents, parsePdu } from '../auth/index.js'
 import type { AuthStateLookup } from '../auth/index.js'
 import { eventIdFor } from '../events/index.js'
 import { roomVersionRules, KEYROOM_ROOM_VERSION } from '../room-versions.js'
 import type { AttestationCache } from './attestation-cache.js'
-import { authStateOfAuthEvents, checkKeyroomAuthEvents, checkRoomAuth } from './room-auth.js'
-import type { SignedPdu } from './room-auth.js'
+import { authStateOfAuthEvents, checkRoomAuth } from './room-auth.js'
 import type { RoomEvent } from './types.js'
 
 /** The outcome of {@link decide}. */
@@ -68,12 +68,13 @@ export function decide (event: RoomEvent, context: DecideContext): Decision {
   const eventId = context.eventId ?? eventIdFor(event, roomVersion)
   const parsed = parsePdu(event, eventId)
   if (!parsed.ok) return { outcome: 'rejected', rule: `malformed: ${parsed.reason}`, against: 'event' }
-  const pdu: SignedPdu = { ...parsed.pdu, signatures: event.signatures }
+  // The parsed view keeps `signatures`: the keyroom rules and the auth events selection read the signer.
+  const pdu = parsed.pdu
   const attestations = context.attestations === undefined ? {} : { attestations: context.attestations }
 
   // 4. The event's own auth events.
   const source = context.isRejected === undefined ? { getEvent: context.getEvent } : { getEvent: context.getEvent, isRejected: context.isRejected }
-  const listed = checkKeyroomAuthEvents(rules, pdu, source)
+  const listed = checkAuthEvents(rules, pdu, source)
   if (!listed.ok) return { outcome: 'rejected', rule: listed.rule, against: 'auth-events' }
   const own = checkRoomAuth(rules, pdu, authStateOfAuthEvents(rules, pdu, source), attestations)
   if (!own.ok) return { outcome: 'rejected', rule: own.rule, against: 'auth-events' }

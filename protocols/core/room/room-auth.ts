@@ -16,16 +16,16 @@
  *   banned — the Matrix third-party-invite rule (x.1 of `invite`), applied to the join because no
  *   server exists to mint the intermediate invite.
  * - **Auth events selection** adds the signer's `keyroom.device` event and, for an invite-link
- *   join, the link's event (auth-events.ts); {@link checkKeyroomAuthEvents} is the Matrix "auth
- *   events" rules with that selection.
+ *   join, the link's event. That selection is the auth module's `authTypesForEvent` (flag
+ *   `keySenders`), so the auth module's `checkAuthEvents` accepts these auth events and state
+ *   resolution judges a forked event by the *resolved* device record and link.
  */
 import { authStateFromAuthEvents, checkAuth, checkAuthEvents, parsePdu } from '../auth/index.js'
 import type { AuthEventSource, AuthHooks, AuthResult, AuthStateLookup, PduLike } from '../auth/index.js'
 import type { RoomVersionRules } from '../room-versions.js'
 import type { AttestationCache } from './attestation-cache.js'
-import { authEventPairs } from './auth-events.js'
 import { RoomEventType } from './constants.js'
-import { eventSigner, isObject, membershipOf, own } from './event-fields.js'
+import { isObject, membershipOf, own } from './event-fields.js'
 import { checkInviteLinkClaim, inviteLinkClaimOf } from './invite-link.js'
 import { checkKeyroomAuth } from './keyroom-auth.js'
 import type { EventView, RoomEvent, RoomStateView } from './types.js'
@@ -36,7 +36,11 @@ function refuse (rule: string): AuthResult {
   return { ok: false, rule }
 }
 
-/** A `PduLike` view that also carries the event's `signatures` (the keyroom rules ask who signed). */
+/**
+ * A `PduLike` view with the event's `signatures` (the keyroom rules ask who signed). The auth
+ * module's `PduLike` (from `parsePdu`) now keeps `signatures` itself, so any parsed view is one;
+ * the name stays for the callers that use it.
+ */
 export type SignedPdu = PduLike & { readonly signatures?: unknown }
 
 /**
@@ -107,13 +111,14 @@ function keyroomOptions (rules: RoomVersionRules, options: RoomAuthOptions): Par
 
 /**
  * The auth hooks that make `checkAuth` the keyroom.1 rules: `overrideRules` =
- * {@link keyroomMatrixOverride}, `extraRules` = {@link checkKeyroomAuth}. Pass them wherever the
- * rules run — {@link checkRoomAuth} (and so `decide`) and state resolution's iterative auth checks:
- * `resolveState(v, sets, getEvent, { authHooks: keyroomAuthHooks({ getEvent }) })`.
+ * {@link keyroomMatrixOverride}, `extraRules` = {@link checkKeyroomAuth}. {@link checkRoomAuth}
+ * (and so `decide`) uses them; state resolution applies them by itself to `keySenders` rooms when
+ * it is given no `authHooks` (state-res `resolveState`), and takes these when a caller wants its
+ * own attestation cache: `resolveState(v, sets, getEvent, { authHooks: keyroomAuthHooks({ getEvent, attestations }) })`.
  *
- * The keyroom rules need the event's `signatures`, which the auth module's `PduLike` view does not
- * keep; the hook reads them from the raw event (`getEvent(event.event_id)`) when the view lacks
- * them.
+ * The keyroom rules need the event's `signatures`. The auth module's `PduLike` view keeps them;
+ * for a hand-made view without them the hook reads them from the raw event
+ * (`getEvent(event.event_id)`).
  */
 export function keyroomAuthHooks (options: RoomAuthOptions & { getEvent: (eventId: string) => object | undefined }): AuthHooks {
   return {
@@ -121,44 +126,22 @@ export function keyroomAuthHooks (options: RoomAuthOptions & { getEvent: (eventI
     extraRules: (rules, event, authState) => {
       if (!rules.keySenders) return ALLOW
       const signed = event as SignedPdu
-      const signatures = signed.signatures ?? own(options.getEvent(event.event_id), 'signatures')
-      return checkKeyroomAuth({ ...event, signatures }, authState, keyroomOptions(rules, options))
+      const view = signed.signatures !== undefined ? signed : { ...event, signatures: own(options.getEvent(event.event_id), 'signatures') }
+      return checkKeyroomAuth(view, authState, keyroomOptions(rules, options))
     }
   }
 }
 
 /**
- * The Matrix rules about an event's `auth_events` (v12 rules 2.x, as v11 with the create event
- * listed), with keyroom.1's selection (auth-events.ts) for rooms with `keySenders`:
- * 1. no duplicate `(type, state_key)`; 2. only pairs the selection names; 3. none rejected;
- * 4. the `m.room.create` event among them; 5. all in the event's room.
+ * The Matrix rules about an event's `auth_events` with keyroom.1's selection.
+ *
+ * @deprecated Use the auth module's `checkAuthEvents`, which now applies keyroom.1's selection
+ *   (the signing device's `keyroom.device` record, an invite-link join's link) from the room
+ *   version's `keySenders` flag. This is that function, kept for existing callers; rejections are
+ *   numbered like the auth module's (keyroom.1: `3.1`–`3.5`, as room version 12's rule 3).
  */
 export function checkKeyroomAuthEvents (rules: RoomVersionRules, event: SignedPdu, source: AuthEventSource): AuthResult {
-  if (!rules.keySenders) return checkAuthEvents(rules, event, source)
-  if (event.type === RoomEventType.Create) return ALLOW
-  const isRejected = source.isRejected ?? (() => false)
-  const signer = eventSigner(event)
-  if (!signer.ok) return refuse(`keyroom.signature.${signer.problem}`)
-  const expected = authEventPairs(event, signer.deviceId)
-  const seen: Array<readonly [string, string]> = []
-  let create = false
-  for (const id of event.auth_events) {
-    const parsed = parsePdu(source.getEvent(id), id)
-    if (!parsed.ok) return refuse(`auth_events: auth event ${id} is unavailable or malformed`)
-    const pdu = parsed.pdu
-    const stateKey = pdu.state_key
-    if (stateKey === undefined) return refuse(`auth_events.2: auth event ${id} is not a state event`)
-    if (seen.some(([t, k]) => t === pdu.type && k === stateKey)) return refuse(`auth_events.1: duplicate auth events for (${pdu.type}, ${stateKey})`)
-    seen.push([pdu.type, stateKey])
-    if (!expected.some((p) => p.type === pdu.type && p.stateKey === stateKey)) {
-      return refuse(`auth_events.2: auth event (${pdu.type}, ${stateKey}) is not one the auth events selection names`)
-    }
-    if (isRejected(id)) return refuse(`auth_events.3: auth event ${id} was rejected`)
-    if (pdu.type === RoomEventType.Create && stateKey === '') create = true
-    if (pdu.room_id !== event.room_id) return refuse(`auth_events.5: auth event ${id} is in another room`)
-  }
-  if (!create) return refuse('auth_events.4: no m.room.create event among the auth events')
-  return ALLOW
+  return checkAuthEvents(rules, event, source)
 }
 
 /** The auth state an event's own auth events give (auth `authStateFromAuthEvents`). */

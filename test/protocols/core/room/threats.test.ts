@@ -141,7 +141,7 @@ describe('MSC3917 threat table, P2P form', () => {
     branch.add(invite)
     const join = branch.add(buildJoin(xavier.device, branch.ctx(), { ...room.ts(), via: { kind: 'invite' } }))
     // Xavier's join cites a rejected event.
-    expect(decideWithRejected(room, join, branch.state, invite.eventId)).toMatchObject({ outcome: 'rejected', rule: expect.stringMatching(/^auth_events\.3/) })
+    expect(decideWithRejected(room, join, branch.state, invite.eventId)).toMatchObject({ outcome: 'rejected', rule: expect.stringMatching(/^3\.3: /) })
     const resolved = resolveState('keyroom.1', [stateMap(room.state), stateMap(branch.state)], room.getEvent, {
       isRejected: (id) => id === invite.eventId, authHooks: keyroomAuthHooks({ getEvent: room.getEvent })
     })
@@ -222,9 +222,19 @@ describe('MSC3917 threat table, P2P form', () => {
     expect(room.decide(backdated, { stateBefore: branch.state, now: revokedTs + 20 })).toMatchObject({ outcome: 'soft-failed', rule: 'keyroom.device.revoked' })
     // State resolution keeps the revocation; membership verification fails chains through the thief's invite.
     const join = branch.add(buildJoin(xavier.device, branch.ctx(), { originServerTs: revokedTs + 30, via: { kind: 'invite' } }))
+    // The thief also renames Bob, with the phone; its own auth events (the phone's old record) allow it.
+    const bobJoin = room.state.entry('m.room.member', bob.userId)!
+    const rename = buildEvent(phone.device, branch.ctx(), {
+      type: 'm.room.member', state_key: bob.userId, content: { ...bobJoin.event.content, sender_key: phone.device.attestation, displayname: 'not Bob' }
+    }, { originServerTs: revokedTs + 40 })
+    expect(room.decide(rename, { stateBefore: branch.state, currentState: null })).toEqual({ outcome: 'accepted' })
+    branch.add(rename)
     const resolved = resolve(room, room.state, branch.state)
     const record = room.getEvent(resolved.get(stateMapKey('keyroom.device', deviceIdOf(phone)))!)!
     expect(record.content.revocation).toBeDefined()
+    // State resolution judges the device's events by the resolved record, not the one they cite:
+    // the rename does not win, Bob keeps his join.
+    expect(resolved.get(stateMapKey('m.room.member', bob.userId))).toBe(bobJoin.eventId)
     // Xavier's join stands on its own auth events in state resolution (as with a banned inviter),
     // so a node that took the fork first lists him — and membership verification flags him.
     expect(membershipIn(room, resolved, xavier.userId)).toBe('join')
