@@ -25,6 +25,11 @@
  *   of the full conflicted set, of auth chains and of auth states (so it fails auth). Unconflicted
  *   state is kept as given, as the spec re-applies it in step 5 without checks.
  *
+ * keyroom.1 (`keySenders`): the keyroom rules are the default auth hooks ({@link defaultAuthHooks}),
+ * a `keyroom.device` revocation is a power event ({@link Resolver.isPowerEvent}), and the auth
+ * events selection (`authTypesForEvent`) names the signer's device record and an invite-link
+ * join's link, so the iterative auth checks read those from the state being built.
+ *
  * Performance: auth chains are never materialised per event. One traversal marks the auth chains
  * of the unconflicted state (every state set shares them, so nothing in them is in the auth
  * difference); one traversal per state set, stopping at those marks, gives each set's remaining
@@ -38,6 +43,7 @@ import {
 import type { AuthHooks, PduLike } from '../auth/index.js'
 import { ErrorCode, KeyroomError } from '../errors.js'
 import { compareCodePoints } from '../json/index.js'
+import { keyroomAuthHooks } from '../room/index.js'
 import { roomVersionRules } from '../room-versions.js'
 import type { RoomVersionRules } from '../room-versions.js'
 import { BinaryHeap } from './binary-heap.js'
@@ -51,7 +57,13 @@ export interface ResolveStateOptions {
    * they are handled as usual ("Rejected events" section). Default: none is.
    */
   readonly isRejected?: ((eventId: string) => boolean) | undefined
-  /** Hooks for the authorization rules (keyroom.1's extra rules, third-party invite checks). */
+  /**
+   * Hooks for the authorization rules (third-party invite checks, a room version's own rules).
+   * Default: the room version's own — for rooms with `keySenders` (keyroom.1) the keyroom rules,
+   * `keyroomAuthHooks({ getEvent })` (room/room-auth.ts), so a caller cannot forget them; none
+   * for Matrix room versions. Hooks given here replace that default as a whole: a keyroom.1 caller
+   * with its own attestation cache passes `keyroomAuthHooks({ getEvent, attestations })`.
+   */
   readonly authHooks?: AuthHooks | undefined
 }
 
@@ -83,6 +95,25 @@ export function resolveState (
   return new Resolver(rules, getEvent, options).resolve(stateSets)
 }
 
+/**
+ * The authorization hooks of a room version when the caller gives none: keyroom.1's rules
+ * (signing device attested and unrevoked, MSC3917 fields, its two Matrix rule overrides) for
+ * rooms with `keySenders`, none for Matrix room versions.
+ *
+ * Why state resolution reaches into room/ for them: without them, keyroom.1 resolution would run
+ * the bare Matrix rules — a revoked device's events and `keyroom.device` records above
+ * `state_default` would be decided differently from `decide`, and nodes that forgot the option
+ * would disagree with nodes that passed it. The dependency is one way only: room/ imports the auth
+ * module, never state-res (test/protocols/core/state-res/imports.test.ts checks that no module
+ * reachable from room/ imports state-res), so there is no import cycle. A registry in
+ * room-versions.ts or a hook provider in the rules object would avoid the import, but only with
+ * module-level mutable state or a registration step that a node could again forget; room-version
+ * behaviour stays data (the `keySenders` flag) and the code it selects is found statically.
+ */
+function defaultAuthHooks (rules: RoomVersionRules, getEvent: (eventId: string) => object | undefined): AuthHooks {
+  return rules.keySenders ? keyroomAuthHooks({ getEvent }) : {}
+}
+
 /** Per-call state: the parsed-event cache and memoised per-event values. */
 class Resolver {
   readonly #rules: RoomVersionRules
@@ -95,7 +126,7 @@ class Resolver {
     this.#rules = rules
     this.#getEvent = getEvent
     this.#isRejected = options.isRejected ?? (() => false)
-    this.#hooks = options.authHooks ?? {}
+    this.#hooks = options.authHooks ?? defaultAuthHooks(rules, getEvent)
   }
 
   /** The validated event, or `undefined` when unknown or malformed (memoised). */
@@ -257,6 +288,15 @@ class Resolver {
    * `m.room.create`) with the empty state key, and `m.room.member` with membership `leave` or
    * `ban` whose sender is not the state key — "events that might remove someone's ability to do
    * something in the room".
+   *
+   * keyroom.1 (`keySenders`) adds a `keyroom.device` record carrying a `revocation`: it removes a
+   * device's ability to do anything in the room, which is what the definition is about. Resolved
+   * with the power events (step 2), the revocation is in the partial state before any other event
+   * is replayed (step 4), so none of the revoked device's other events from `revoked_ts` on wins,
+   * whatever its timestamp says relative to the revocation event's; the device's own power events
+   * are ordered against the revocation like any two power events of one sender (by timestamp).
+   * Only its sender's own devices are concerned (a member revokes their own UDKs only), so it
+   * gives no one power over anyone else.
    */
   isPowerEvent (pdu: PduLike): boolean {
     if (pdu.type === EventType.PowerLevels || pdu.type === EventType.JoinRules || pdu.type === EventType.Create) {
@@ -265,6 +305,9 @@ class Resolver {
     if (pdu.type === EventType.Member && pdu.state_key !== undefined) {
       const membership = getOwn(pdu.content, 'membership')
       return (membership === 'leave' || membership === 'ban') && pdu.sender !== pdu.state_key
+    }
+    if (this.#rules.keySenders && pdu.type === EventType.KeyroomDevice) {
+      return getOwn(pdu.content, 'revocation') !== undefined
     }
     return false
   }
@@ -412,7 +455,9 @@ class Resolver {
    * (and not rejected) — "If a (event_type, state_key) key that is required for checking the
    * authorization rules is not present in the state, then the appropriate state event from the
    * event's auth_events is used if the auth event is not rejected." In room version 12 the
-   * `m.room.create` event comes from the room ID.
+   * `m.room.create` event comes from the room ID. In keyroom.1 the keys include the signing
+   * device's `keyroom.device` record and an invite-link join's link, so those are read from the
+   * state being built: a revocation resolved in before the event refuses it.
    */
   iterativeAuthChecks (ids: readonly string[], base: ReadonlyMap<string, string>): Map<string, string> {
     const rules = this.#rules
