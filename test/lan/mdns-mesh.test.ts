@@ -8,27 +8,25 @@
  * Each node is a separate process (test/lan/fixtures/lan-node.ts) speaking JSON lines, because a
  * process belongs to one network namespace.
  *
+ * This is the libp2p level (the real composition, `createKeyroomLibp2p`, with stand-in events); the
+ * nodes dial what they discovered when told to, because nothing in libp2p 3 dials discovered peers.
+ *
  * Needs root and iproute2 (as on the dev machines and in CI). Elsewhere the tests are skipped, and
  * the reason is printed.
  */
-import { dirname, join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLan, hostFacts, netnsSupport } from '../helpers/netns.js'
-import { waitFor } from '../helpers/wait-for.js'
-import type { Lan, LanHost, NsProcess } from '../helpers/netns.js'
+import { LAN_NODE, portOf, startLanNodes, waitForNodes } from './fixtures/lan-process.js'
+import type { Lan } from '../helpers/netns.js'
+import type { LanProcess } from './fixtures/lan-process.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const FIXTURE = join(here, 'fixtures', 'lan-node.ts')
 const ROOM = '!bGFuLW1lc2gtcm9vbQ'
 
 /**
  * mDNS query interval of the test nodes. libp2p's mDNS starts (and sends its first query) before the
  * TCP listeners are up, so a node's answer to its own first query can go out with no addresses;
- * others then hear of it only at the next query. 2 s instead of libp2p's 10 s keeps that case inside
- * the discovery bound below.
+ * the others then hear of it only at their next query. 2 s instead of libp2p's 10 s keeps that case
+ * inside the discovery bound below.
  */
 const MDNS_INTERVAL_MS = 2_000
 
@@ -43,54 +41,9 @@ const support = await netnsSupport()
 const cannotMakeNamespaces = !support.ok
 if (!support.ok) console.warn(`[test/lan] SKIPPING the LAN mesh tests: ${support.reason}`)
 
-/** One line a node printed (see the fixture's header for the types). */
-interface NodeLine { type: string, t: number, [field: string]: unknown }
-
-/** A lan-node process and everything it printed. */
-class LanNode {
-  readonly lines: NodeLine[] = []
-  stderr = ''
-
-  constructor (readonly name: string, readonly host: LanHost, readonly child: NsProcess) {
-    createInterface({ input: child.stdout }).on('line', line => {
-      try {
-        this.lines.push(JSON.parse(line) as NodeLine)
-      } catch {
-        this.lines.push({ type: 'raw', t: Date.now(), text: line })
-      }
-    })
-    child.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4_000) })
-  }
-
-  of (type: string): NodeLine[] {
-    return this.lines.filter(l => l.type === type)
-  }
-
-  get ready (): NodeLine | undefined {
-    return this.of('ready')[0]
-  }
-
-  get peerId (): string {
-    const id = this.ready?.peerId
-    if (typeof id !== 'string') throw new Error(`${this.name} is not ready`)
-    return id
-  }
-
-  send (cmd: Record<string, unknown>): void {
-    this.child.stdin.write(JSON.stringify(cmd) + '\n')
-  }
-
-  /** What this node printed, for failure messages. */
-  describe (): string {
-    const exit = this.child.exitCode ?? this.child.signalCode
-    return `--- ${this.name} (${this.host.ns}, ${this.host.address})${exit === null ? '' : ` exited: ${String(exit)}`}\n` +
-      this.lines.map(l => JSON.stringify(l)).join('\n') + (this.stderr === '' ? '' : `\nstderr: ${this.stderr}`)
-  }
-}
-
 describe('LAN mesh over mDNS (network namespaces)', () => {
   let lan: Lan | undefined
-  const nodes: LanNode[] = []
+  let nodes: LanProcess[] = []
 
   beforeAll(async () => {
     if (cannotMakeNamespaces) return
@@ -101,14 +54,8 @@ describe('LAN mesh over mDNS (network namespaces)', () => {
     await lan?.teardown()
   })
 
-  /** waitFor, with every node's output in the failure message. */
-  async function waitForAll<T> (what: string, timeout: number, predicate: () => T): Promise<NonNullable<T>> {
-    try {
-      return await waitFor(predicate, { timeout, interval: 20, message: what })
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${nodes.map(n => n.describe()).join('\n')}`, { cause: err })
-    }
-  }
+  const waitForAll = async <T>(what: string, timeout: number, predicate: () => T): Promise<NonNullable<T>> =>
+    await waitForNodes(nodes, what, timeout, predicate)
 
   it.skipIf(cannotMakeNamespaces)('each host has its LAN address, multicast and a route for it, and no way to the internet', async () => {
     expect(lan?.hosts).toHaveLength(3)
@@ -129,11 +76,7 @@ describe('LAN mesh over mDNS (network namespaces)', () => {
   it.skipIf(cannotMakeNamespaces)('three nodes with no bootstrap list find each other by mDNS, connect over the LAN and gossip room messages', async () => {
     if (lan === undefined) throw new Error('no LAN')
     const started = Date.now()
-    for (const [i, host] of lan.hosts.entries()) {
-      const name = `n${i}`
-      const child = lan.run(host, process.execPath, ['--import', 'tsx', FIXTURE, name, ROOM, String(MDNS_INTERVAL_MS)], { cwd: repo })
-      nodes.push(new LanNode(name, host, child))
-    }
+    nodes = startLanNodes(lan, LAN_NODE, () => [ROOM, String(MDNS_INTERVAL_MS)])
 
     // 1. Every node starts and listens on its LAN address (expanded from 0.0.0.0).
     await waitForAll('every node is ready', READY_TIMEOUT, () => nodes.every(n => n.ready !== undefined))
@@ -145,7 +88,7 @@ describe('LAN mesh over mDNS (network namespaces)', () => {
     // 2. Discovery alone: nobody dials yet, so each node learns of the others with no connection to
     //    anyone, and with no bootstrap list that can only be mDNS. The addresses learned include the
     //    peer's LAN address.
-    const others = (n: LanNode): LanNode[] => nodes.filter(o => o !== n)
+    const others = (n: LanProcess): LanProcess[] => nodes.filter(o => o !== n)
     await waitForAll('every node discovers the other two by mDNS', DISCOVERY_TIMEOUT, () =>
       nodes.every(n => others(n).every(o => n.of('discovered').some(d => d.peer === o.peerId))))
     for (const n of nodes) {
@@ -197,11 +140,3 @@ describe('LAN mesh over mDNS (network namespaces)', () => {
       `message publish→receive ${Math.min(...latencies)}–${Math.max(...latencies)} ms`)
   }, 35_000)
 })
-
-/** The TCP port a node listens on at `address`, from its ready line. */
-function portOf (ready: NodeLine | undefined, address: string): string {
-  const addrs = Array.isArray(ready?.addrs) ? ready.addrs as string[] : []
-  const match = addrs.map(a => new RegExp(`^/ip4/${address.replaceAll('.', '\\.')}/tcp/(\\d+)/`).exec(a)).find(m => m !== null)
-  if (match?.[1] === undefined) throw new Error(`no address on ${address} in ${JSON.stringify(addrs)}`)
-  return match[1]
-}
