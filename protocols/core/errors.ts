@@ -94,7 +94,17 @@ export const ErrorCode = {
   /** Hello / invite protocols: a peer sent a malformed or oversized message. */
   PeerBadMessage: 'ERR_PEER_BAD_MESSAGE',
   /** Invite protocol: the invitee's device refused the invite (with the reason it gave). */
-  InviteRefused: 'ERR_INVITE_REFUSED'
+  InviteRefused: 'ERR_INVITE_REFUSED',
+  /** A feature this node does not support yet (e.g. `keyroom device link`); the CLI exits with its own code. */
+  NotSupported: 'ERR_NOT_SUPPORTED',
+  /** CLI: no node is running for the data directory (its control socket does not answer). */
+  NoRunningNode: 'ERR_NO_RUNNING_NODE',
+  /** CLI: a node is already running for the data directory (its control socket answers). */
+  NodeRunning: 'ERR_NODE_RUNNING',
+  /** Control socket: a request that is not JSON, or not of the documented shape (docs/cli.md). */
+  ControlBadRequest: 'ERR_CONTROL_BAD_REQUEST',
+  /** Control socket: a request line longer than the bound (the connection is closed). */
+  ControlRequestTooLarge: 'ERR_CONTROL_REQUEST_TOO_LARGE'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
