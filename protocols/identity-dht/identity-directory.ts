@@ -49,6 +49,17 @@ interface CacheEntry {
   resolving?: Promise<void>
 }
 
+/** A DHT lookup of one user, shared by every caller that wants it while it runs. */
+interface RunningQuery {
+  /** Record values received so far (each holder's answer, then kad-dht's pick). */
+  candidates: Uint8Array[]
+  /** The whole query's outcome: the cache entry after it, or `undefined` when no record is known. */
+  result: Promise<CacheEntry | undefined>
+  settled: boolean
+  /** Called on every new candidate and when the query settles (quorum waiters). */
+  listeners: Set<() => void>
+}
+
 /** One own record being re-published. */
 interface OwnEntry {
   record: UserRecord
@@ -79,7 +90,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
   readonly #cache: LruMap<UserId, CacheEntry>
   readonly #own = new Map<UserId, OwnEntry>()
   /** DHT lookups running, by user (one per user, shared by every caller). */
-  readonly #inflight = new Map<UserId, Promise<CacheEntry | undefined>>()
+  readonly #inflight = new Map<UserId, RunningQuery>()
   /** Every background task (refreshes, re-publishes), so stop() can wait for them to end. */
   readonly #tasks = new Set<Promise<unknown>>()
   #background = 0
@@ -125,7 +136,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
       clearTimeout(own.timer)
       own.timer = undefined
     }
-    await Promise.allSettled([...this.#tasks, ...this.#inflight.values()])
+    await Promise.allSettled([...this.#tasks, ...[...this.#inflight.values()].map(async query => await query.result)])
   }
 
   isStarted (): boolean {
@@ -172,7 +183,8 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     const entry = this.#cache.get(upk)
     if (entry !== undefined) {
       const age = this.#now() - entry.fetchedAt
-      if (age <= (options.maxAge ?? this.#settings.cacheTtl)) {
+      // Strict comparisons: `maxAge: 0` never accepts a cached answer, even one a millisecond old.
+      if (age < (options.maxAge ?? this.#settings.cacheTtl)) {
         if (age >= this.#settings.cacheRefreshAfter) this.#refreshInBackground(upk)
         return this.#view(entry, 'cache')
       }
@@ -182,7 +194,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
       }
       if (age > this.#settings.cacheMaxStale) this.#cache.delete(upk)
     }
-    const fetched = await raceSignal(this.#fetch(upk), options.signal)
+    const fetched = await raceSignal(this.#fetch(upk, options.quorum), options.signal)
     if (fetched === undefined) return undefined
     if (options.addresses !== false) await raceSignal(this.#resolveAddresses(fetched), options.signal)
     return this.#view(fetched, 'network')
@@ -292,32 +304,57 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     void task.finally(() => this.#tasks.delete(task))
   }
 
-  /** The user's record from the DHT: one query per user at a time, shared by every caller. */
-  async #fetch (upk: UserId): Promise<CacheEntry | undefined> {
-    let running = this.#inflight.get(upk)
-    if (running === undefined) {
-      running = this.#fetchNow(upk)
-      this.#inflight.set(upk, running)
-      const done = running
-      void done.catch(() => {}).finally(() => {
-        if (this.#inflight.get(upk) === done) this.#inflight.delete(upk)
-      })
-    }
-    return await running
+  /**
+   * The user's record from the DHT: one query per user at a time, shared by every caller. Without a
+   * quorum the answer is the whole query's; with one, the best of the first `quorum` holders'
+   * records (verified), while the query runs on and updates the cache when it ends.
+   */
+  async #fetch (upk: UserId, quorum?: number): Promise<CacheEntry | undefined> {
+    const query = this.#inflight.get(upk) ?? this.#startQuery(upk)
+    if (quorum === undefined || quorum < 1) return await query.result
+    await new Promise<void>(resolve => {
+      const check = (): void => {
+        if (!query.settled && query.candidates.length < quorum) return
+        query.listeners.delete(check)
+        resolve()
+      }
+      query.listeners.add(check)
+      check()
+    })
+    if (query.settled) return await query.result
+    const best = this.#best(userRecordKey(upk), upk, query.candidates)
+    return best === undefined ? await query.result : this.#adopt(best, this.#now())
   }
 
-  async #fetchNow (upk: UserId): Promise<CacheEntry | undefined> {
+  #startQuery (upk: UserId): RunningQuery {
+    const query: RunningQuery = { candidates: [], settled: false, listeners: new Set(), result: Promise.resolve(undefined) }
+    const notify = (): void => { for (const listener of [...query.listeners]) listener() }
+    query.result = this.#runQuery(upk, query.candidates, notify).finally(() => {
+      query.settled = true
+      if (this.#inflight.get(upk) === query) this.#inflight.delete(upk)
+      notify()
+    })
+    // Callers that gave up (aborted) do not observe the result; the cache still gets it.
+    query.result.catch(() => {})
+    this.#inflight.set(upk, query)
+    return query
+  }
+
+  async #runQuery (upk: UserId, candidates: Uint8Array[], notify: () => void): Promise<CacheEntry | undefined> {
     const key = userRecordKey(upk)
     const bounded = deadline(this.#settings.lookupTimeout, this.#controller.signal)
-    const candidates: Uint8Array[] = []
     try {
       // Records come from two kinds of event: each holder's answer (PEER_RESPONSE, already through
       // the DHT's validator) and the final VALUE, kad-dht's pick (which may be our own stored copy).
       // Collecting the answers ourselves keeps them when kad-dht's get fails after the query — it
       // throws if a holder of an outdated copy refuses the correction it sends.
       for await (const event of this.#components.dht.get(key, { signal: bounded.signal })) {
-        if (event.name === 'PEER_RESPONSE' && event.record !== undefined && event.record !== null) candidates.push(event.record.value)
-        else if (event.name === 'VALUE') candidates.push(event.value)
+        if (event.name === 'PEER_RESPONSE' && event.record !== undefined && event.record !== null) {
+          candidates.push(event.record.value)
+          notify()
+        } else if (event.name === 'VALUE') {
+          candidates.push(event.value)
+        }
       }
     } catch (err) {
       if (!this.#started) throw new KeyroomError(ErrorCode.NotStarted, 'identity directory stopped', { cause: err })

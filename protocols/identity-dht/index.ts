@@ -70,6 +70,14 @@ export interface LookupOptions extends AbortOptions {
   maxAge?: number
   /** Resolve device addresses when asking the DHT (default true). Cached answers never wait for addresses. */
   addresses?: boolean
+  /**
+   * When asking the DHT, answer as soon as this many holders have returned a record (the best of
+   * them, verified) instead of waiting for the whole query (default: wait). The query runs on and
+   * updates the cache when it ends, so a newer record held by slower holders replaces the answer
+   * moments later. A latency choice: a small quorum can answer with an outdated record if the first
+   * holders to answer all missed the latest put.
+   */
+  quorum?: number
 }
 
 /** What became of a put: how many DHT peers confirmed they store the record. */

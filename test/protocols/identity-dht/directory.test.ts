@@ -195,6 +195,18 @@ describe('cache', () => {
   })
 })
 
+describe('quorum', () => {
+  it('answers from the first holders when asked to, and from the whole query when fewer hold the record', async () => {
+    const nodes = await startNetwork(4, 10)
+    await (await nodes[0]!.directory()).publish(aliceRecord(1))
+    const quick = await nodes[1]!.directory()
+    expect(await quick.lookup(alice.upk, { quorum: 1, addresses: false })).toMatchObject({ seq: 1, source: 'network' })
+    const patient = await nodes[2]!.directory()
+    expect(await patient.lookup(alice.upk, { quorum: 100, addresses: false })).toMatchObject({ seq: 1, source: 'network' })
+    expect(await patient.lookup(user(5).upk, { quorum: 1, addresses: false })).toBeUndefined()
+  })
+})
+
 describe('device statuses', () => {
   it('revoked and expired devices are reported as such, and only usable ones are looked up for addresses', async () => {
     const nodes = await startNetwork(3, 10)
