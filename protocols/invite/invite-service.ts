@@ -77,8 +77,10 @@ export class InviteService implements InviteDelivery, Startable {
       let reply: Uint8Array
       let payload: Uint8Array | undefined
       try {
+        // One frame is the whole request. No wait for the stream's end: the request can arrive
+        // with the protocol negotiation, and libp2p 3 then does not always report the client's
+        // close to this reader. Anything after the frame is never read (the buffer cap bounds it).
         payload = await reader.next()
-        if (payload !== undefined) await reader.expectEnd()
       } catch (err) {
         payload = undefined
         this.#log('bad invite frame from %p: %s', peer, err instanceof Error ? err.message : String(err))
@@ -125,12 +127,12 @@ export class InviteService implements InviteDelivery, Startable {
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal })
+      // Listen before writing: a stream drops data that arrives while nobody reads it.
+      reader = new FrameReader(stream, { maxFrameBytes: MAX_ANSWER_BYTES, maxTotalBytes: MAX_ANSWER_BYTES + 8, tooLargeCode: ErrorCode.SyncResponseTooLarge })
       if (!stream.send(encodeFrame(eventBytes))) await stream.onDrain({ signal })
       await stream.close({ signal })
-      reader = new FrameReader(stream, { maxFrameBytes: MAX_ANSWER_BYTES, maxTotalBytes: MAX_ANSWER_BYTES + 8, tooLargeCode: ErrorCode.SyncResponseTooLarge })
       const payload = await reader.next()
       if (payload === undefined) throw new KeyroomError(ErrorCode.PeerBadMessage, 'the invitee closed the stream without an answer')
-      await reader.expectEnd()
       let message: unknown
       try {
         message = parseJson(payload)
