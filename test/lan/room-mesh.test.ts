@@ -8,6 +8,9 @@
  * Each node is a separate process (test/lan/fixtures/lan-keyroom-node.ts). Needs root and iproute2;
  * elsewhere the tests are skipped, and the reason is printed.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLan, netnsSupport } from '../helpers/netns.js'
 import { LAN_KEYROOM_NODE, startLanNodes, waitForNodes } from './fixtures/lan-process.js'
@@ -30,6 +33,8 @@ if (!support.ok) console.warn(`[test/lan] SKIPPING the LAN room tests: ${support
 
 describe('a room over a LAN found by mDNS (createNode, network namespaces)', () => {
   let lan: Lan | undefined
+  /** Parent of the nodes' data directories (removed after the tests, even if the nodes were killed). */
+  let dataRoot: string | undefined
   let nodes: LanProcess[] = []
   const timings: string[] = []
   const waitForAll = async <T>(what: string, timeout: number, predicate: () => T): Promise<NonNullable<T>> =>
@@ -41,8 +46,9 @@ describe('a room over a LAN found by mDNS (createNode, network namespaces)', () 
   beforeAll(async () => {
     if (cannotMakeNamespaces) return
     lan = await createLan({ hosts: 3 })
+    const root = dataRoot = await mkdtemp(join(tmpdir(), 'keyroom-lan-'))
     const started = Date.now()
-    nodes = startLanNodes(lan, LAN_KEYROOM_NODE, () => [String(MDNS_INTERVAL_MS)])
+    nodes = startLanNodes(lan, LAN_KEYROOM_NODE, name => [join(root, name), String(MDNS_INTERVAL_MS)])
     await waitForAll('every node is ready', READY_TIMEOUT, () => nodes.every(n => n.ready !== undefined))
     const allReady = Math.max(...nodes.map(n => n.ready?.t ?? 0))
     await waitForAll('every node discovers the other two by mDNS', DISCOVERY_TIMEOUT, () =>
@@ -58,6 +64,7 @@ describe('a room over a LAN found by mDNS (createNode, network namespaces)', () 
   afterAll(async () => {
     if (timings.length > 0) console.log(`[test/lan] ${lan?.id ?? ''}: ${timings.join('; ')}`)
     await lan?.teardown()
+    if (dataRoot !== undefined) await rm(dataRoot, { recursive: true, force: true })
   })
 
   // KNOWN GAP — expected to fail until createNode dials the peers its mDNS discovery finds. libp2p 3
