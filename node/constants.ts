@@ -85,5 +85,11 @@ export const MAX_MESSAGES_LIMIT = 1_000
 /** Time given to the hello exchange (who is this device's user) with a newly connected peer. */
 export const HELLO_TIMEOUT_MS = 5_000
 
-/** Time given to delivering one invite to one of the invitee's devices. */
+/** Time given to delivering one invite to one of the invitee's devices (per attempt). */
 export const INVITE_DELIVERY_TIMEOUT_MS = 5_000
+
+/**
+ * Attempts per device and invite. Undelivered invites are also handed over whenever the invitee's
+ * device (re)connects, so a second attempt only covers a transient stream failure.
+ */
+export const INVITE_DELIVERY_ATTEMPTS = 2

@@ -19,7 +19,7 @@ import { HELLO_PROTOCOL, hello as helloService } from '../protocols/hello/index.
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
-  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
+  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
 } from './constants.js'
 import { InviteBook, checkOfferedInvite } from './invites.js'
 import { createKeyroomLibp2p } from './libp2p.js'
@@ -404,16 +404,20 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     return { ok: true }
   }
 
+  /** Hands a stored invite to one device: two attempts (a fresh connection can refuse its first stream). */
   async #deliverInvite (peer: PeerId, eventId: string): Promise<boolean> {
     const stored = await this.#store.getEvent(eventId)
     if (stored === undefined || this.#inviteDelivery === undefined) return false
-    try {
-      await this.#inviteDelivery.deliver(peer, stored.bytes, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(INVITE_DELIVERY_TIMEOUT_MS)]) })
-      return true
-    } catch (err) {
-      this.#log('delivering invite %s to %p failed: %s', eventId, peer, err instanceof Error ? err.message : String(err))
-      return false
+    for (let attempt = 1; attempt <= INVITE_DELIVERY_ATTEMPTS; attempt++) {
+      try {
+        await this.#inviteDelivery.deliver(peer, stored.bytes, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(INVITE_DELIVERY_TIMEOUT_MS)]) })
+        return true
+      } catch (err) {
+        this.#log('delivering invite %s to %p failed (attempt %d): %s', eventId, peer, attempt, err instanceof Error ? err.message : String(err))
+        if (this.#engine.signal.aborted || (err instanceof KeyroomError && err.code === ErrorCode.InviteRefused)) return false
+      }
     }
+    return false
   }
 
   /** Connected devices of a user (asking connected peers who they are when not known yet). */
@@ -510,13 +514,16 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     }
     for (const peer of this.libp2p.getPeers()) if (!candidates.has(peer.toString())) candidates.set(peer.toString(), peer)
 
+    // Catch up from each candidate until the room shows a way in (an invite, or a public rule):
+    // a peer may not have seen the invite yet.
     let lastError: unknown
     for (const peer of candidates.values()) {
       options.signal?.throwIfAborted()
       try {
         await this.#engine.catchUp(roomId, peer, options)
         view = await this.#engine.room(roomId)
-        if (view !== undefined) break
+        const mine = view?.membership(this.userId)
+        if (view !== undefined && (mine === 'invite' || mine === 'join' || view.joinRule() === 'public')) break
       } catch (err) {
         lastError = err
       }

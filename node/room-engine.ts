@@ -479,6 +479,8 @@ export class RoomEngine {
         ...(previous.get(userId) === undefined ? {} : { previous: previous.get(userId)! })
       }
       this.#events.emit('membership', change)
+      // Kicked, banned or left (from any device of the user): off the room's topic.
+      if (userId === this.userId && (membership === 'leave' || membership === 'ban')) this.unsubscribe(view.roomId)
     }
   }
 
