@@ -287,7 +287,6 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
         const record = own.record
         try {
           const result = await this.#put(record, undefined)
-          if (result.stored > 0) this.#adopt(record, this.#now())
           if (this.#own.get(record.upk) === own) this.#afterPut(own, result)
         } catch (err) {
           if (this.#started) {
