@@ -3,13 +3,15 @@
  * same run. Select sections with arguments, e.g. `npm run bench -- crypto`.
  */
 import { runCryptoBench } from './crypto.js'
+import { runDirectoryBench } from './directory.js'
 import { runRoomBench } from './room.js'
 import { runStoreBench } from './store.js'
 
 const sections: Record<string, () => void | Promise<void>> = {
   crypto: runCryptoBench,
   room: runRoomBench,
-  store: runStoreBench
+  store: runStoreBench,
+  directory: async () => { await runDirectoryBench() }
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
