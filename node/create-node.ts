@@ -25,6 +25,7 @@ import { InviteBook, checkOfferedInvite } from './invites.js'
 import { createKeyroomLibp2p } from './libp2p.js'
 import { TypedEventTarget } from './node-events.js'
 import { PeerDirectory, deviceIdOfPeer } from './peer-directory.js'
+import { protocolComponents } from './protocol-components.js'
 import { RoomEngine } from './room-engine.js'
 import { identifyEvent } from './ingest-checks.js'
 import type { DhtMode, KeyroomLibp2p } from './libp2p.js'
@@ -279,14 +280,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     })
     this.#libp2p = libp2p
     try {
-      const components = {
-        registrar: {
-          handle: async (...args: Parameters<KeyroomLibp2p['handle']>) => { await libp2p.handle(...args) },
-          unhandle: async (...args: Parameters<KeyroomLibp2p['unhandle']>) => { await libp2p.unhandle(...args) }
-        },
-        connectionManager: { openStream: async (...args: Parameters<KeyroomLibp2p['dialProtocol']>) => await libp2p.dialProtocol(...args) },
-        logger: this.#logger
-      }
+      const components = protocolComponents(libp2p, this.#logger)
       this.#hello = helloService({ statement: () => this.#device.attestation })(components)
       this.#inviteDelivery = inviteDelivery({ onInvite: async (bytes, from) => await this.#onInvite(bytes, from) })(components)
       await this.#hello.start()

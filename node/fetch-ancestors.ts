@@ -78,6 +78,7 @@ export async function fetchAncestors (
   const add = async (got: readonly SyncedEvent[]): Promise<CheckedEvent[]> => {
     const added: CheckedEvent[] = []
     for (const { eventId, bytes: eventBytes } of got) {
+      if (fetched.size >= options.maxEvents) break
       if (await isKnown(eventId)) continue
       const check = checkEventBytes(eventBytes, { eventId, roomId })
       if (!check.ok) {
@@ -102,7 +103,7 @@ export async function fetchAncestors (
       options.log?.('fetch from %p for %s stopped at its bound (%d events, %d bytes)', peer, roomId, fetched.size, bytes)
       break
     }
-    const ids = [...frontier].slice(0, IDS_PER_REQUEST)
+    const ids = [...frontier].slice(0, Math.min(IDS_PER_REQUEST, options.maxEvents - fetched.size))
     const got = await add(await sync.events(peer, roomId, ids, options))
     if (got.length === 0) {
       options.log?.('peer %p has none of %d wanted events of %s', peer, ids.length, roomId)

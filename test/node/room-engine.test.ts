@@ -1,0 +1,125 @@
+/**
+ * The room engine without a network, on the in-memory store: decisions, the DAG rules, state and
+ * heads, what is shown, and what the sync server side hands out.
+ */
+import { defaultLogger } from '@libp2p/logger'
+import { describe, expect, it } from 'vitest'
+import { deviceKeyFromSeed, peerIdFromDeviceKey } from '../../node/libp2p.js'
+import { checkedFromBuilt } from '../../node/ingest-checks.js'
+import { RoomEngine } from '../../node/room-engine.js'
+import {
+  TypedEventTarget, buildBan, buildCreateRoom, buildInvite, buildJoin, buildMessage, canonicalJsonBytes, deviceKeyPair, scenarioSeed,
+  scenarioUser, signEventWithId
+} from '../../node/index.js'
+import { createMemoryStore } from '../../store/index.js'
+import type { IdentifiedEvent, KeyroomNodeEvents, RoomContext, RoomMessage } from '../../node/index.js'
+import type { RoomStore } from '../../store/index.js'
+
+const alice = scenarioUser('engine/alice')
+const bob = scenarioUser('engine/bob')
+const carol = scenarioUser('engine/carol')
+const T0 = 1_700_000_000_000
+const peer = peerIdFromDeviceKey((await deviceKeyFromSeed(new Uint8Array(32).fill(7))).publicKey.raw)
+
+async function setup (): Promise<{ engine: RoomEngine, store: RoomStore, roomId: string, events: TypedEventTarget<KeyroomNodeEvents>, ctx: () => Promise<RoomContext> }> {
+  const store = await createMemoryStore()
+  const events = new TypedEventTarget<KeyroomNodeEvents>()
+  const engine = new RoomEngine({ store, device: alice.device, events, log: defaultLogger().forComponent('test:engine'), now: () => T0 + 1e6, userOfPeer: async () => undefined })
+  const created = buildCreateRoom({ device: alice.device, rrkSeed: scenarioSeed('engine/room'), originServerTs: T0, name: 'engine' })
+  await engine.createLocalRoom(created.events)
+  const roomId = created.roomId
+  const ctx = async (): Promise<RoomContext> => {
+    const view = (await engine.room(roomId))!
+    const depths = await Promise.all(view.heads.map(async h => (await store.getEvent(h))!.depth))
+    return { roomId, prevEvents: [...view.heads], depth: Math.max(...depths) + 1, state: view.stateView(view.current) }
+  }
+  return { engine, store, roomId, events, ctx }
+}
+
+function resigned (user: typeof alice, built: IdentifiedEvent, fields: Record<string, unknown>): IdentifiedEvent {
+  const { signatures: _s, hashes: _h, ...rest } = { ...built.event, ...fields } as Record<string, unknown>
+  const signed = signEventWithId(rest, deviceKeyPair(user.device.deviceSeed).deviceId, 'ed25519', user.device.deviceSeed, 'keyroom.1')
+  return { eventId: signed.eventId, event: signed.event as IdentifiedEvent['event'] }
+}
+
+describe('room engine', () => {
+  it('accepts valid events from peers, moves heads and state, and shows messages in order', async () => {
+    const { engine, store, roomId, events, ctx } = await setup()
+    const shown: RoomMessage[] = []
+    events.addEventListener('message', (e) => { shown.push(e.detail) })
+    const invite = buildInvite(alice.device, await ctx(), { originServerTs: T0 + 10, target: bob.userId })
+    expect(await engine.receive(checkedFromBuilt(invite), peer)).toEqual({ status: 'stored', decision: { kind: 'accepted' } })
+    const join = buildJoin(bob.device, await ctx(), { originServerTs: T0 + 20, via: { kind: 'invite' } })
+    await engine.receive(checkedFromBuilt(join), peer)
+    const hello = buildMessage(bob.device, await ctx(), { originServerTs: T0 + 30, body: 'hello' })
+    expect(await engine.receive(checkedFromBuilt(hello), peer)).toMatchObject({ status: 'stored', decision: { kind: 'accepted' } })
+    expect(await store.getHeads(roomId)).toEqual([hello.eventId])
+    expect(shown.map(m => m.eventId)).toEqual([hello.eventId])
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([hello.eventId])
+    expect(await engine.members(roomId)).toEqual(expect.arrayContaining([{ userId: bob.userId, membership: 'join', verified: true }]))
+    // Duplicates are harmless.
+    expect(await engine.receive(checkedFromBuilt(hello), peer)).toEqual({ status: 'duplicate' })
+  })
+
+  it('rejects an event whose depth is not one more than its deepest prev event', async () => {
+    const { engine, roomId, ctx } = await setup()
+    const message = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'deep' })
+    const lying = resigned(alice, message, { depth: message.event.depth + 5 })
+    expect(await engine.receive(checkedFromBuilt(lying), peer)).toMatchObject({ status: 'stored', decision: { kind: 'rejected', rule: expect.stringMatching(/keyroom\.dag\.4/) } })
+    expect(await engine.messages(roomId, { limit: 10 })).toEqual([])
+  })
+
+  it('rejects a non-member\'s message and a second create event; a local send the rules refuse is not stored', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    const outsider = buildMessage(carol.device, await ctx(), { originServerTs: T0 + 10, body: 'let me in' })
+    expect(await engine.receive(checkedFromBuilt(outsider), peer)).toMatchObject({ status: 'stored', decision: { kind: 'rejected' } })
+    const other = buildCreateRoom({ device: alice.device, rrkSeed: scenarioSeed('engine/room'), originServerTs: T0 + 99 })
+    expect(await engine.receive(checkedFromBuilt(other.events[0]!), peer)).toMatchObject({ decision: { kind: 'rejected', rule: expect.stringMatching(/keyroom\.dag\.1/) } })
+    const before = await store.getHeads(roomId)
+    const bobsEngine = new RoomEngine({ store, device: bob.device, events: new TypedEventTarget(), log: defaultLogger().forComponent('test:bob'), now: () => T0 + 1e6, userOfPeer: async () => undefined })
+    await expect(bobsEngine.sendLocal(roomId, (_v, context, ts) => buildMessage(bob.device, context, { originServerTs: ts, body: 'not joined' }))).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' })
+    expect(await store.getHeads(roomId)).toEqual(before)
+  })
+
+  it('reports events whose parents are unknown as missing (nothing stored)', async () => {
+    const { engine, store, ctx } = await setup()
+    const context = await ctx()
+    const orphan = buildMessage(alice.device, { ...context, prevEvents: ['$unknownparent'] }, { originServerTs: T0 + 10, body: 'orphan' })
+    expect(await engine.receive(checkedFromBuilt(orphan), peer)).toEqual({ status: 'missing', missing: ['$unknownparent'] })
+    expect(await store.hasEvent(orphan.eventId)).toBe(false)
+  })
+
+  it('resolves forks: a ban on one branch wins over a message on the other, which is soft-failed and not shown', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    await engine.receive(checkedFromBuilt(buildInvite(alice.device, await ctx(), { originServerTs: T0 + 10, target: bob.userId })), peer)
+    await engine.receive(checkedFromBuilt(buildJoin(bob.device, await ctx(), { originServerTs: T0 + 20, via: { kind: 'invite' } })), peer)
+    const fork = await ctx()
+    const ban = buildBan(alice.device, fork, { originServerTs: T0 + 30, target: bob.userId })
+    await engine.receive(checkedFromBuilt(ban), peer)
+    const late = buildMessage(bob.device, fork, { originServerTs: T0 + 31, body: 'from the fork' })
+    expect(await engine.receive(checkedFromBuilt(late), peer)).toMatchObject({ status: 'stored', decision: { kind: 'soft-failed' } })
+    expect(await store.getHeads(roomId)).toEqual([ban.eventId])
+    expect(await engine.messages(roomId, { limit: 10 })).toEqual([])
+    expect((await engine.members(roomId)).find(m => m.userId === bob.userId)?.membership).toBe('ban')
+  })
+
+  it('serves sync: heads, events of this room only, and the state before an event with its auth chain', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    const message = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'x' })
+    await engine.receive(checkedFromBuilt(message), peer)
+    expect(await engine.syncStore.getHeads(roomId)).toEqual([message.eventId])
+    expect(await engine.syncStore.getHeads('!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined()
+    expect(await engine.syncStore.getEvent(roomId, message.eventId)).toEqual(canonicalJsonBytes(message.event))
+    expect(await engine.syncStore.getEvent('!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', message.eventId)).toBeUndefined()
+    expect(await engine.syncStore.getPrevEvents(roomId, message.eventId)).toEqual(message.event.prev_events)
+    const state = await engine.syncStore.getStateIdsAt(roomId, message.eventId)
+    const current = await store.getCurrentState(roomId)
+    expect(new Set(state!.stateIds)).toEqual(new Set(current!.values()))
+    for (const id of message.event.auth_events) expect(state!.stateIds).toContain(id)
+    // The create event is in the auth chain of every other state event.
+    const view = (await engine.room(roomId))!
+    expect(state!.authChainIds).toContain(view.createEventId)
+    // Who may read: a public room anyone; an invite-only room only members (this peer is nobody).
+    expect(await engine.authorize(peer, roomId)).toBe(false)
+  })
+})
