@@ -13,7 +13,7 @@ import { defaultLogger, prefixLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   ErrorCode, KeyroomError, RoomEventType, buildBan, buildCreateRoom, buildInvite, buildJoin, buildKick, buildLeave, buildMessage,
-  formatRoomUri, parseKeyroomUri, parseRoomId, parseUserId
+  formatRoomUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId
 } from '../protocols/core/index.js'
 import { HELLO_PROTOCOL, hello as helloService } from '../protocols/hello/index.js'
 import { inviteDelivery } from '../protocols/invite/index.js'
@@ -22,7 +22,7 @@ import {
   DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
 } from './constants.js'
 import { InviteBook, checkOfferedInvite } from './invites.js'
-import { createKeyroomLibp2p } from './libp2p.js'
+import { createKeyroomLibp2p, peerIdFromDeviceKey } from './libp2p.js'
 import { TypedEventTarget } from './node-events.js'
 import { PeerDirectory, deviceIdOfPeer } from './peer-directory.js'
 import { protocolComponents } from './protocol-components.js'
@@ -414,14 +414,29 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     return false
   }
 
-  /** Connected devices of a user (asking connected peers who they are when not known yet). */
-  async #connectedDevicesOf (userId: string): Promise<PeerId[]> {
-    const out: PeerId[] = []
+  /**
+   * The devices to hand a user's invite to: connected peers whose hello names the user (asked now
+   * when not known yet), and the devices the identity directory lists for them (dialled by PeerId:
+   * libp2p finds their addresses by DHT peer routing). Revoked and expired devices are left out.
+   */
+  async #inviteTargets (userId: string): Promise<PeerId[]> {
+    const out = new Map<string, PeerId>()
+    const bounded = (): AbortSignal => AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)])
     for (const peer of this.libp2p.getPeers()) {
-      const user = await this.#directory.userOf(peer, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)]) })
-      if (user === userId) out.push(peer)
+      if (await this.#directory.userOf(peer, { signal: bounded() }) === userId) out.set(peer.toString(), peer)
     }
-    return out
+    if (this.#options.directory !== undefined) {
+      try {
+        for (const device of await this.#options.directory.devicesOf(userId, { signal: bounded() })) {
+          if (device.revoked || (device.expiresTs !== undefined && device.expiresTs <= this.#now())) continue
+          const peer = peerIdFromDeviceKey(parseDeviceId(device.deviceId))
+          if (!out.has(peer.toString())) out.set(peer.toString(), peer)
+        }
+      } catch (err) {
+        this.#log('directory lookup of %s failed: %s', userId, err instanceof Error ? err.message : String(err))
+      }
+    }
+    return [...out.values()]
   }
 
   // -------------------------------------------------------------------------------------------
@@ -464,7 +479,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       eventId = typeof checked === 'string' ? checked : checked.eventId
     }
     // The invitee is not on the room's topic: hand the invite to its connected devices directly.
-    for (const peer of await this.#connectedDevicesOf(userId)) await this.#deliverInvite(peer, eventId)
+    await Promise.all((await this.#inviteTargets(userId)).map(async peer => await this.#deliverInvite(peer, eventId)))
     return eventId
   }
 

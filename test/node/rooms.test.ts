@@ -67,3 +67,28 @@ describe('three nodes', () => {
     }
   })
 })
+
+describe('the identity directory port', () => {
+  it('reaches an invitee\'s device the node is not connected to, through the directory and peer routing', async () => {
+    const b = await startNode('b')
+    const hub = await startNode('hub')
+    const directory = {
+      devicesOf: async (userId: string) => userId === b.userId ? [{ deviceId: b.deviceId, attestation: {} as never, revoked: false }] : []
+    }
+    const a = await startNode('a', { directory })
+    await a.connect(hub.multiaddrs())
+    await b.connect(hub.multiaddrs())
+    // The DHT must know b before a can find it (a's routing table fills through the hub).
+    await waitFor(async () => (await a.libp2p.peerRouting.findPeer(b.libp2p.peerId, { signal: AbortSignal.timeout(2_000) })).multiaddrs.length > 0,
+      { timeout: 8_000, message: 'a finds b through the DHT' })
+    // Finding b may have connected to it: drop that, so only the directory can lead a to b.
+    await a.libp2p.hangUp(b.libp2p.peerId)
+    await waitFor(() => a.libp2p.getConnections(b.libp2p.peerId).length === 0, { message: 'a not connected to b' })
+    const roomId = await a.createRoom()
+    expect(await a.lookupUser(b.userId)).toEqual({ userId: b.userId, devices: [{ deviceId: b.deviceId, revoked: false, connected: false }] })
+    await a.invite(roomId, b.userId)
+    await waitFor(async () => (await b.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
+    expect(await b.join(roomId)).toBe(roomId)
+    await waitFor(async () => (await a.members(roomId)).some(m => m.userId === b.userId && m.membership === 'join' && m.verified), { message: 'b joined' })
+  })
+})
