@@ -287,6 +287,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       await this.#inviteDelivery.start()
       await engine.attach({ sync: libp2p.services.sync, gossip: libp2p.services.roomGossip })
       libp2p.addEventListener('peer:identify', this.#onIdentify)
+      libp2p.addEventListener('peer:discovery', this.#onDiscovery)
       // Peers that connected before the listener was in place.
       for (const peer of libp2p.getPeers()) this.#greet(peer)
     } catch (err) {
@@ -303,6 +304,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   async #stopNow (): Promise<void> {
     const libp2p = this.#libp2p
     libp2p?.removeEventListener('peer:identify', this.#onIdentify)
+    libp2p?.removeEventListener('peer:discovery', this.#onDiscovery)
     try {
       await this.#engine.stop()
       await this.#inviteDelivery?.stop().catch(() => {})
@@ -340,6 +342,20 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       const userId = this.#directory.knownUserOf(peer)
       if (userId !== undefined) summary.userId = userId
       return summary
+    })
+  }
+
+  /**
+   * A peer found by mDNS or the bootstrap list: connect to it. libp2p 3 has no auto-dialer —
+   * discovery only fills the peer store — so without this, nodes on a LAN would learn of each other
+   * and never talk. The dial goes by PeerId: libp2p picks among the addresses discovery gave.
+   */
+  readonly #onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
+    const peer = evt.detail.id
+    const libp2p = this.#libp2p
+    if (libp2p === undefined || this.#stopping !== undefined || peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) return
+    libp2p.dial(peer, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }).catch((err: unknown) => {
+      this.#log('could not dial discovered peer %p: %s', peer, err instanceof Error ? err.message : String(err))
     })
   }
 

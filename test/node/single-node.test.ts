@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createNode, isDeviceId, isRoomId, isUserId, parseKeyroomUri } from '../../node/index.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { bodies, startNode, stopNode, tempDir } from './fixtures.js'
 import type { MembershipChange, RoomMessage } from '../../node/index.js'
 
@@ -103,5 +104,13 @@ describe('a room on one node', () => {
     await node.createRoom()
     const found = await node.lookupUser(node.userId)
     expect(found).toEqual({ userId: node.userId, devices: [{ deviceId: node.deviceId, revoked: false, connected: false }] })
+  })
+})
+
+describe('discovery', () => {
+  it('connects by itself to its bootstrap peers, and learns their users', async () => {
+    const a = await startNode('a')
+    const b = await startNode('b', { bootstrap: a.multiaddrs() })
+    await waitFor(() => b.peers().some(p => p.userId === a.userId) && a.peers().some(p => p.userId === b.userId), { message: 'b dials a by itself' })
   })
 })
