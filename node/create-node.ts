@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
 import { defaultLogger, prefixLogger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   ErrorCode, KeyroomError, RoomEventType, buildBan, buildCreateRoom, buildInvite, buildJoin, buildKick, buildLeave, buildMessage,
@@ -405,7 +406,9 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const mine = view?.membership(this.userId)
     if (mine === 'join') return { ok: true }
     if (mine === 'ban') return { ok: false, problem: 'refused', reason: 'banned from the room' }
-    const addrs = this.libp2p.getConnections(from).map(c => c.remoteAddr.toString())
+    // Where the inviter listens (what identify told the peer store), not the connection's remote
+    // address: an inbound connection's is an ephemeral port nobody can dial back.
+    const addrs = await this.libp2p.peerStore.get(from).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
     const known = await this.#invites.get(roomId)
     await this.#invites.add({ roomId, eventId, sender: event.sender, from: from.toString(), addrs, receivedTs: this.#now() })
     if (known?.eventId !== eventId) {
@@ -528,12 +531,18 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     if (pending !== undefined) {
       const peer = this.libp2p.getPeers().find(p => p.toString() === pending.from)
       if (peer !== undefined) candidates.set(pending.from, peer)
-      else if (pending.addrs.length > 0) {
-        try {
-          const connection = await this.libp2p.dial(pending.addrs.map(a => multiaddr(a)), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-          candidates.set(connection.remotePeer.toString(), connection.remotePeer)
-        } catch {
-          // Reached through the others, or not at all.
+      else {
+        // The inviter's device: by its PeerId (libp2p's peer store and peer routing know where),
+        // else at the addresses remembered with the invite.
+        const targets = [peerIdFromString(pending.from), ...(pending.addrs.length > 0 ? [pending.addrs.map(a => multiaddr(a))] : [])]
+        for (const target of targets) {
+          try {
+            const connection = await this.libp2p.dial(target, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
+            candidates.set(connection.remotePeer.toString(), connection.remotePeer)
+            break
+          } catch {
+            // Reached through the others, or not at all.
+          }
         }
       }
     }

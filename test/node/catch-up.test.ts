@@ -78,6 +78,22 @@ describe('catch-up', () => {
       [[a.userId, 'join', true], [b.userId, 'join', true], [late.userId, 'join', true]].sort())
   })
 
+  it('joins by room ID alone after the connection dropped: it dials the device that delivered the invite', async () => {
+    const a = await startNode('a')
+    const b = await startNode('b')
+    const roomId = await a.createRoom()
+    await a.send(roomId, { msgtype: 'm.text', body: 'waiting for you' })
+    await b.connect(a.multiaddrs())
+    await waitFor(() => a.peers().some(p => p.userId === b.userId), { message: 'hello' })
+    await a.invite(roomId, b.userId)
+    await waitFor(async () => (await b.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
+    await b.libp2p.hangUp(a.libp2p.peerId)
+    await waitFor(() => b.libp2p.getConnections().length === 0, { message: 'b alone' })
+    expect(await b.join(roomId)).toBe(roomId)
+    expect(await bodies(b, roomId)).toEqual(['waiting for you'])
+    expect(await b.rooms()).toEqual([{ roomId, membership: 'join' }])
+  })
+
   it('joins a public room by its keyroom: link without an invite', async () => {
     const a = await startNode('a')
     const roomId = await a.createRoom({ name: 'open', joinRule: 'public' })
