@@ -148,6 +148,9 @@ export class InviteService implements InviteDelivery, Startable {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
       if (options.signal?.aborted === true) throw options.signal.reason
       if (timeout.aborted) throw new KeyroomError(ErrorCode.PeerBadMessage, 'invite delivery timed out', { cause: err })
+      if (err instanceof KeyroomError && err.code === ErrorCode.SyncResponseTooLarge) {
+        throw new KeyroomError(ErrorCode.PeerBadMessage, err.message, { cause: err })
+      }
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
