@@ -2,9 +2,13 @@
 /**
  * The `keyroom` executable (built to dist/cli/main.js, the package's `bin`). Everything happens in
  * run.ts; this file only connects it to the real process and sets the exit code (rather than
- * calling process.exit, so pending output is flushed first).
+ * calling process.exit at once, so pending output is flushed first).
  */
 import { processIo } from './io.js'
 import { run } from './run.js'
 
 process.exitCode = await run(process.argv.slice(2), processIo())
+
+// The command is done. If a library left a handle open (a timer, a socket of a stopped node), do
+// not hang: exit once the output had a moment to drain. An unref'd timer never keeps the process up.
+setTimeout(() => { process.exit() }, 2_000).unref()

@@ -7,13 +7,22 @@
  */
 import { Command, CommanderError } from 'commander'
 import type { CliContext, GlobalOptions, RegisterCommands } from './context.js'
+import { registerChatCommand } from './commands/chat.js'
 import { registerInitCommand } from './commands/init.js'
+import { registerMessageCommands } from './commands/messages.js'
+import { registerRoomCommands } from './commands/room.js'
+import { registerStartCommand } from './commands/start.js'
+import { registerStatusCommands } from './commands/status.js'
+import { registerUserCommands } from './commands/users.js'
 import { EXIT_USAGE, reportError } from './errors.js'
 import type { CliIo } from './io.js'
 import { packageVersion } from './version.js'
 
 /** Every command group, in help order. */
-const COMMANDS: readonly RegisterCommands[] = [registerInitCommand]
+const COMMANDS: readonly RegisterCommands[] = [
+  registerInitCommand, registerStartCommand, registerStatusCommands, registerRoomCommands, registerMessageCommands,
+  registerChatCommand, registerUserCommands
+]
 
 const GLOBAL_FLAGS = ['--data-dir', '--json', '--debug']
 
@@ -70,9 +79,22 @@ function reportCommanderError (err: CommanderError, argv: readonly string[], io:
   } else if (suggestion !== '') {
     hint = suggestion
   } else {
-    const command = argv.find((a) => program.commands.some((c) => c.name() === a))
-    hint = `run 'keyroom ${command === undefined ? '' : `${command} `}--help' for usage`
+    const path = commandPath(program, argv)
+    hint = `run 'keyroom ${path.length === 0 ? '' : `${path.join(' ')} `}--help' for usage`
   }
   io.stderr(`keyroom: ${message}\nhint: ${hint}\n`)
   return EXIT_USAGE
+}
+
+/** The (sub)command names in `argv`, in order: `['room', 'create']` for `keyroom --json room create …`. */
+function commandPath (program: Command, argv: readonly string[]): string[] {
+  const path: string[] = []
+  let current = program
+  for (const arg of argv) {
+    const next = current.commands.find((c) => c.name() === arg)
+    if (next === undefined) continue
+    path.push(arg)
+    current = next
+  }
+  return path
 }

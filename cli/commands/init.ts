@@ -8,13 +8,12 @@
  * `--passphrase-file` or `KEYROOM_PASSPHRASE`. A prompt is printed only when stdin is a terminal
  * (DESIGN §6: "`init` never prompts when stdin is not a terminal").
  */
-import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { ErrorCode, KeyroomError } from '../../protocols/core/index.js'
-import { createIdentity, hasIdentity } from '../../store/index.js'
 import { dataDirOf } from '../context.js'
 import type { CliContext } from '../context.js'
-import { CliError, usageError } from '../errors.js'
+import { usageError } from '../errors.js'
+import { readPassphrase } from '../passphrase.js'
 
 /** Options of `init`, as commander hands them over. */
 interface InitOptions {
@@ -36,7 +35,9 @@ async function init (ctx: CliContext, options: InitOptions): Promise<void> {
   const { io } = ctx
   const json = ctx.globals().json === true
   const dataDir = dataDirOf(ctx)
-  const passphrase = await readPassphrase(ctx, options)
+  const passphrase = await readPassphrase(ctx, options.passphraseFile)
+  // Loaded on demand: the keystore pulls in crypto that commands talking to a running node do not need.
+  const { createIdentity, hasIdentity } = await import('../../store/index.js')
 
   // Refuse early, before asking for 24 words; createIdentity checks again, atomically.
   if (await hasIdentity(dataDir)) {
@@ -70,28 +71,6 @@ async function init (ctx: CliContext, options: InitOptions): Promise<void> {
   if (passphrase === undefined) {
     io.stderr('note: the keys are stored unencrypted; use --passphrase-file or KEYROOM_PASSPHRASE to encrypt them\n')
   }
-}
-
-/**
- * The passphrase from `--passphrase-file` (one trailing line break removed, as editors add one)
- * or `$KEYROOM_PASSPHRASE` (empty counts as unset); `undefined` for none.
- */
-async function readPassphrase (ctx: CliContext, options: InitOptions): Promise<string | undefined> {
-  if (options.passphraseFile !== undefined) {
-    let text: string
-    try {
-      text = await readFile(options.passphraseFile, 'utf8')
-    } catch (err) {
-      const reason = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err)
-      throw new CliError(`cannot read the passphrase file ${options.passphraseFile} (${reason})`,
-        'check the path given to --passphrase-file')
-    }
-    const passphrase = text.replace(/\r?\n$/u, '')
-    if (passphrase.length === 0) throw usageError(`the passphrase file ${options.passphraseFile} is empty`, 'put the passphrase on its first line')
-    return passphrase
-  }
-  const fromEnv = ctx.io.env.KEYROOM_PASSPHRASE
-  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
 }
 
 /** The recovery phrase from `$KEYROOM_RECOVERY_PHRASE`, else one line of stdin. */
