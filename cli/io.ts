@@ -31,6 +31,11 @@ export interface CliIo {
   onStopSignal: (handler: (signal: StopSignal) => void) => () => void
   /** This process's ID (reported by `status`). */
   pid: number
+  /**
+   * The command line that runs this CLI again (Node, its flags, the script), for `start --detach`;
+   * absent when the CLI runs inside another program.
+   */
+  selfCommand?: string[]
   env: Readonly<Record<string, string | undefined>>
   platform: NodeJS.Platform
   homedir: string
@@ -49,6 +54,7 @@ export function processIo (): CliIo {
     stdoutIsTTY: process.stdout.isTTY === true,
     onStopSignal,
     pid: process.pid,
+    ...(process.argv[1] === undefined ? {} : { selfCommand: [process.execPath, ...process.execArgv, process.argv[1]] }),
     env: process.env,
     platform: process.platform,
     homedir: homedir(),

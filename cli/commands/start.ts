@@ -11,6 +11,9 @@
  * SIGINT/SIGTERM (or `keyroom stop`) stop it: no new connections, the node stops (releasing the
  * database), the socket closes, exit 0.
  */
+import { spawn } from 'node:child_process'
+import { open, readFile } from 'node:fs/promises'
+import { join as joinPath, resolve as resolvePath } from 'node:path'
 import type { Command } from 'commander'
 import { ErrorCode, KeyroomError } from '../../protocols/core/index.js'
 import { dataDirOf } from '../context.js'
@@ -31,7 +34,14 @@ interface StartOptions {
   bootstrap?: string[]
   mdns: boolean
   passphraseFile?: string
+  detach?: boolean
 }
+
+/** The log of a node started with `--detach`, in its data directory. */
+export const DETACHED_LOG_NAME = 'node.log'
+
+/** Time `start --detach` waits for the background node to accept commands. */
+const DETACH_READY_TIMEOUT_MS = 60_000
 
 /** Time the node gets to stop before `start` gives up on a clean stop. */
 const STOP_TIMEOUT_MS = 15_000
@@ -45,9 +55,11 @@ export function registerStartCommand (program: Command, ctx: CliContext): void {
     .option('--bootstrap <multiaddr...>', 'peers to connect to at start (multiaddrs ending in /p2p/<peer ID>)')
     .option('--no-mdns', 'do not look for peers on the local network (mDNS)')
     .option('--passphrase-file <file>', 'the passphrase of encrypted keys is in FILE (or set $KEYROOM_PASSPHRASE)')
+    .option('--detach', `run the node in the background (its output goes to ${DETACHED_LOG_NAME} in the data directory); returns once it accepts commands`)
     .addHelpText('after', `
 Examples:
   keyroom --data-dir ./alice start
+  keyroom --data-dir ./alice start --detach
   keyroom --data-dir ./bob start --bootstrap /ip4/192.168.1.20/tcp/40123/p2p/12D3KooW…
   keyroom --data-dir ./carol --json start --listen /ip4/127.0.0.1/tcp/0 --no-mdns`)
     .action(async (options: StartOptions) => { await start(ctx, options) })
@@ -70,6 +82,11 @@ async function start (ctx: CliContext, options: StartOptions): Promise<void> {
     throw new KeyroomError(ErrorCode.NodeRunning, `a node is already running for ${dataDir}`, {
       hint: `use it ('keyroom --data-dir ${dataDir} status'), stop it ('keyroom --data-dir ${dataDir} stop'), or use another --data-dir`
     })
+  }
+
+  if (options.detach === true) {
+    await detach(ctx, dataDir, socket, options)
+    return
   }
 
   const { createNode } = await import('../../node/index.js')
@@ -134,18 +151,30 @@ function printReady (ctx: CliContext, node: KeyroomNode, socket: string, dataDir
     io.stdout(JSON.stringify({ event: 'ready', userId: node.userId, deviceId: node.deviceId, peerId: node.peerId, multiaddrs, dataDir, socket, pid: io.pid }) + '\n')
     return
   }
-  const first = multiaddrs.find((a) => a.includes('/tcp/') && !a.includes('/ws')) ?? multiaddrs[0]
   io.stdout([
     `keyroom node running for ${dataDir}`,
     `  user ID    ${node.userId}`,
     `  device ID  ${node.deviceId}`,
-    ...multiaddrs.map((a, i) => `  ${i === 0 ? 'listening ' : '          '} ${a}`),
-    '',
-    ...(first === undefined ? [] : ['Other nodes can connect with:', `  keyroom start --bootstrap ${first}`, '']),
+    ...readyAddresses(multiaddrs),
     `Commands reach this node through ${socket}.`,
     "Stop it with Ctrl-C or 'keyroom stop'.",
     ''
   ].join('\n'))
+}
+
+/** The addresses, then how other nodes connect: a loopback one for this machine, another for the LAN. */
+function readyAddresses (multiaddrs: string[]): string[] {
+  const tcp = multiaddrs.filter((a) => a.includes('/tcp/') && !a.includes('/ws'))
+  const local = tcp.find((a) => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/'))
+  const lan = tcp.find((a) => a !== local)
+  return [
+    ...multiaddrs.map((a, i) => `  ${i === 0 ? 'listening ' : '          '} ${a}`),
+    '',
+    ...(local === undefined && lan === undefined ? [] : ['Other nodes can connect with:']),
+    ...(local === undefined ? [] : [`  keyroom start --bootstrap ${local}${lan === undefined ? '' : '   (on this machine)'}`]),
+    ...(lan === undefined ? [] : [`  keyroom start --bootstrap ${lan}${local === undefined ? '' : '   (from other machines)'}`]),
+    ''
+  ]
 }
 
 /** Prints what a foreground node's user wants to see: peers coming and going, invites arriving. */
@@ -184,6 +213,63 @@ function watchNode (ctx: CliContext, node: KeyroomNode, json: boolean): { announ
     node.removeEventListener('membership', onMembership)
     }
   }
+}
+
+/**
+ * `start --detach`: the same command without `--detach`, as a detached child whose output goes to
+ * the data directory's log; returns once the child's control socket accepts commands (the same
+ * moment the foreground node prints its ready line), or fails with the child's own error.
+ */
+async function detach (ctx: CliContext, dataDir: string, socket: string, options: StartOptions): Promise<void> {
+  const { io } = ctx
+  if (io.selfCommand === undefined) throw new CliError('--detach is not available when keyroom runs inside another program', 'run the keyroom executable')
+  const logPath = joinPath(dataDir, DETACHED_LOG_NAME)
+  const log = await open(logPath, 'a', 0o600)
+  const offset = (await log.stat()).size
+  const args = [
+    ...io.selfCommand, '--data-dir', dataDir, 'start',
+    ...(options.listen === undefined ? [] : ['--listen', ...options.listen]),
+    ...(options.bootstrap === undefined ? [] : ['--bootstrap', ...options.bootstrap]),
+    ...(options.mdns ? [] : ['--no-mdns']),
+    ...(options.passphraseFile === undefined ? [] : ['--passphrase-file', resolvePath(io.cwd, options.passphraseFile)])
+  ]
+  let exitCode: number | null | undefined
+  try {
+    const child = spawn(args[0]!, args.slice(1), { cwd: io.cwd, env: { ...io.env }, detached: true, stdio: ['ignore', log.fd, log.fd] })
+    child.once('exit', (code, signal) => { exitCode = code ?? (signal === null ? -1 : 128) })
+    child.once('error', () => { exitCode = -1 })
+    child.unref()
+    const deadline = Date.now() + DETACH_READY_TIMEOUT_MS
+    while (exitCode === undefined && await probeSocket(socket) !== 'live') {
+      if (Date.now() > deadline) {
+        throw new CliError(`the background node did not accept commands within ${DETACH_READY_TIMEOUT_MS / 1000} s`, `see ${logPath}; stop it with 'keyroom --data-dir ${dataDir} stop'`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  } finally {
+    await log.close()
+  }
+  if (exitCode !== undefined) {
+    // The child failed before it was ready: its own error is the last lines it wrote.
+    const written = (await readFile(logPath)).subarray(offset).toString('utf8').trim().split('\n')
+    const message = written.find((l) => l.startsWith('keyroom: '))?.slice('keyroom: '.length)
+    const hint = written.find((l) => l.startsWith('hint: '))?.slice('hint: '.length)
+    throw new CliError(message ?? `the background node exited with code ${exitCode}`, hint ?? `see ${logPath}`)
+  }
+  const { callNode } = await import('../node-call.js')
+  const status = await callNode<{ userId: string, deviceId: string, peerId: string, multiaddrs: string[], pid: number }>(ctx, 'status')
+  if (ctx.globals().json === true) {
+    io.stdout(JSON.stringify({ event: 'ready', userId: status.userId, deviceId: status.deviceId, peerId: status.peerId, multiaddrs: status.multiaddrs, dataDir, socket, pid: status.pid, log: logPath }) + '\n')
+    return
+  }
+  io.stdout([
+    `keyroom node running in the background for ${dataDir} (pid ${status.pid})`,
+    `  user ID    ${status.userId}`,
+    `  device ID  ${status.deviceId}`,
+    ...readyAddresses(status.multiaddrs),
+    `Its output goes to ${logPath}. Stop it with 'keyroom --data-dir ${dataDir} stop'.`,
+    ''
+  ].join('\n'))
 }
 
 /** Parses multiaddrs given on the command line; bootstrap addresses must name their peer. */

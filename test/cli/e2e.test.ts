@@ -22,6 +22,8 @@ let root: string
 const dirs: Record<'alice' | 'bob' | 'carol', string> = { alice: '', bob: '', carol: '' }
 const users = { alice: '', bob: '', carol: '' }
 const daemons: Daemon[] = []
+/** Nodes started with --detach (not children of the test): killed in teardown if still there. */
+const detached: number[] = []
 let alice: Ready
 let roomId = ''
 
@@ -65,6 +67,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(daemons.map(async (d) => await d.stop('SIGKILL', 5_000)))
+  for (const pid of detached) {
+    try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+  }
   await rm(root, { recursive: true, force: true })
 })
 
@@ -223,6 +228,23 @@ describe('keyroom CLI end to end', () => {
     expect((await keyroom(sealed, ['--json', 'init'], { env: { KEYROOM_PASSPHRASE: 'right one' } })).code).toBe(0)
     expectOneError(await keyroom(sealed, ['start', ...LISTEN], { env: { KEYROOM_PASSPHRASE: 'wrong one' } }), 1, /passphrase/)
     await expect(stat(join(sealed, 'control.sock'))).rejects.toThrow(/ENOENT/)
+  }, 45_000)
+
+  it('start --detach returns once the background node accepts commands (a sealed keystore, passphrase from the environment)', async () => {
+    const sealed = join(root, 'sealed')
+    const env = { KEYROOM_PASSPHRASE: 'right one' }
+    const started = json<Ready & { log: string }>(await keyroom(sealed, ['--json', 'start', '--detach', ...LISTEN], { env }))
+    detached.push(started.pid)
+    try {
+      expect(started.log).toBe(join(sealed, 'node.log'))
+      const status = json<{ pid: number, userId: string }>(await keyroom(sealed, ['--json', 'status']))
+      expect(status).toEqual(expect.objectContaining({ pid: started.pid, userId: started.userId }))
+      expectOneError(await keyroom(sealed, ['start', '--detach', ...LISTEN], { env }), 1, /already running/)
+    } finally {
+      expect(json(await keyroom(sealed, ['--json', 'stop']))).toEqual({ stopped: true })
+    }
+    await waitFor(async () => { try { process.kill(started.pid, 0); return false } catch { return true } }, { timeout: 10_000, message: 'the background node exits' })
+    expectOneError(await keyroom(sealed, ['start', '--detach', ...LISTEN], { env: { KEYROOM_PASSPHRASE: 'wrong one' } }), 1, /^keyroom: wrong passphrase$/)
   }, 45_000)
 
   it('stops cleanly on SIGTERM and on `keyroom stop`: exit 0, socket removed', async () => {
