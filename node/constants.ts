@@ -93,3 +93,9 @@ export const INVITE_DELIVERY_TIMEOUT_MS = 5_000
  * device (re)connects, so a second attempt only covers a transient stream failure.
  */
 export const INVITE_DELIVERY_ATTEMPTS = 2
+
+/**
+ * Time given to one identity-directory lookup made for the API (invite delivery, `lookupUser`). The
+ * directory's own bound is longer; a user waiting on `lookupUser` should not wait more than this.
+ */
+export const DIRECTORY_LOOKUP_TIMEOUT_MS = 5_000

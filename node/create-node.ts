@@ -17,11 +17,13 @@ import {
   formatRoomUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId
 } from '../protocols/core/index.js'
 import { HELLO_PROTOCOL, hello as helloService } from '../protocols/hello/index.js'
+import { identityDhtRecords, identityDirectory } from '../protocols/identity-dht/index.js'
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
-  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
+  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
 } from './constants.js'
+import { dhtDeviceDirectory, publishOwnDevice } from './dht-directory.js'
 import { InviteBook, checkOfferedInvite } from './invites.js'
 import { createKeyroomLibp2p, peerIdFromDeviceKey } from './libp2p.js'
 import { TypedEventTarget } from './node-events.js'
@@ -35,10 +37,11 @@ import type { DeviceDirectory } from './peer-directory.js'
 import type { RoomMember } from './room-engine.js'
 import type { JoinVia, SigningDevice } from '../protocols/core/index.js'
 import type { Hello } from '../protocols/hello/index.js'
+import type { IdentityDirectory } from '../protocols/identity-dht/index.js'
 import type { InviteDelivery, InviteVerdict } from '../protocols/invite/index.js'
 import type { Membership, RoomStore } from '../store/index.js'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
-import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId, Startable } from '@libp2p/interface'
 
 /** Options of {@link createNode}. */
 export interface CreateNodeOptions {
@@ -194,7 +197,7 @@ export async function createNode (options: CreateNodeOptions): Promise<KeyroomNo
   const identity = await loadIdentity(options.dataDir, options.passphrase === undefined ? {} : { passphrase: options.passphrase })
   const store = await openLevelStore(joinPath(options.dataDir, STORE_DIR_NAME), { sync: options.durableWrites ?? true })
   try {
-    const node = new Node(options, store, { userId: identity.userId, deviceSeed: identity.udkSeed, attestation: identity.attestation }, identity.deviceId, now, recoveryPhrase)
+    const node = new Node(options, store, { userId: identity.userId, deviceSeed: identity.udkSeed, attestation: identity.attestation }, identity.deviceId, now, recoveryPhrase, identity.upkSeed)
     await node.start()
     return node
   } catch (err) {
@@ -222,12 +225,21 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   #libp2p: KeyroomLibp2p | undefined
   #hello: ManualService<Hello> | undefined
   #inviteDelivery: ManualService<InviteDelivery> | undefined
+  #identityDirectory: (IdentityDirectory & Startable) | undefined
+  /** Where users' devices are found beyond the connected ones: `options.directory`, else the DHT. */
+  #deviceDirectory: DeviceDirectory | undefined
+  /** The UPK seed, when this device keeps it: it signs the user's directory record. */
+  readonly #upkSeed: Uint8Array | undefined
+  /** Set once the own directory record is published (or found current) this run. */
+  #published = false
+  #publishing = false
   #stopping: Promise<void> | undefined
   /** Peers being greeted (hello + catch-up), so a burst of identify events runs it once. */
   readonly #greeting = new Set<string>()
 
-  constructor (options: CreateNodeOptions, store: RoomStore, device: SigningDevice, deviceId: string, now: () => number, recoveryPhrase: string | undefined) {
+  constructor (options: CreateNodeOptions, store: RoomStore, device: SigningDevice, deviceId: string, now: () => number, recoveryPhrase: string | undefined, upkSeed: Uint8Array | undefined) {
     super()
+    this.#upkSeed = upkSeed
     this.#options = options
     this.#store = store
     this.#device = device
@@ -271,6 +283,8 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub }),
       ...(options.loggerPrefix === undefined ? {} : { loggerPrefix: options.loggerPrefix }),
       datastore: this.#store.datastore,
+      // The identity directory's records (`/keyroom/upk/…`) are validated by every DHT node.
+      dht: identityDhtRecords(),
       gossip: {
         identifyEvent,
         validate: async (roomId, bytes, from, opts) => await engine.validateGossip(roomId, bytes, from, opts),
@@ -286,6 +300,10 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       this.#inviteDelivery = inviteDelivery({ onInvite: async (bytes, from) => await this.#onInvite(bytes, from) })(components)
       await this.#hello.start()
       await this.#inviteDelivery.start()
+      const directory = identityDirectory({ now: this.#now })({ dht: libp2p.services.dht, peerRouting: libp2p.peerRouting, logger: this.#logger })
+      this.#identityDirectory = directory
+      await directory.start()
+      this.#deviceDirectory = options.directory ?? dhtDeviceDirectory(directory)
       await engine.attach({ sync: libp2p.services.sync, gossip: libp2p.services.roomGossip })
       libp2p.addEventListener('peer:identify', this.#onIdentify)
       libp2p.addEventListener('peer:discovery', this.#onDiscovery)
@@ -310,6 +328,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       await this.#engine.stop()
       await this.#inviteDelivery?.stop().catch(() => {})
       await this.#hello?.stop().catch(() => {})
+      await Promise.resolve(this.#identityDirectory?.stop()).catch(() => {})
       await libp2p?.stop()
       // Work that raced the network's shutdown.
       await this.#engine.stop()
@@ -362,6 +381,24 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
 
   readonly #onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(HELLO_PROTOCOL)) this.#greet(evt.detail.peerId)
+    if (evt.detail.protocols.includes(KAD_PROTOCOL)) this.#publishIdentity()
+  }
+
+  /**
+   * Puts the user's directory record, with this device in it, into the DHT — once per run, after
+   * the first DHT peer connects (a put into an empty routing table reaches nobody); retried on the
+   * next connection if it fails. Only a device that keeps the UPK seed can sign the record.
+   */
+  #publishIdentity (): void {
+    const directory = this.#identityDirectory
+    const upkSeed = this.#upkSeed
+    if (this.#published || this.#publishing || directory === undefined || upkSeed === undefined || this.#stopping !== undefined) return
+    this.#publishing = true
+    publishOwnDevice(directory, { userId: this.userId, upkSeed, attestation: this.#device.attestation }, { signal: this.#engine.signal })
+      .then(() => { this.#published = true }, (err: unknown) => {
+        this.#log('publishing the directory record failed: %s', err instanceof Error ? err.message : String(err))
+      })
+      .finally(() => { this.#publishing = false })
   }
 
   /**
@@ -438,15 +475,15 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
    * when not known yet), and the devices the identity directory lists for them (dialled by PeerId:
    * libp2p finds their addresses by DHT peer routing). Revoked and expired devices are left out.
    */
-  async #inviteTargets (userId: string): Promise<PeerId[]> {
+  async #inviteTargets (userId: string, includeDirectory: boolean): Promise<PeerId[]> {
     const out = new Map<string, PeerId>()
     const bounded = (): AbortSignal => AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)])
     for (const peer of this.libp2p.getPeers()) {
       if (await this.#directory.userOf(peer, { signal: bounded() }) === userId) out.set(peer.toString(), peer)
     }
-    if (this.#options.directory !== undefined) {
+    if (this.#deviceDirectory !== undefined && includeDirectory) {
       try {
-        for (const device of await this.#options.directory.devicesOf(userId, { signal: bounded() })) {
+        for (const device of await this.#deviceDirectory.devicesOf(userId, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIRECTORY_LOOKUP_TIMEOUT_MS)]) })) {
           if (device.revoked || (device.expiresTs !== undefined && device.expiresTs <= this.#now())) continue
           const peer = peerIdFromDeviceKey(parseDeviceId(device.deviceId))
           if (!out.has(peer.toString())) out.set(peer.toString(), peer)
@@ -498,7 +535,15 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       eventId = typeof checked === 'string' ? checked : checked.eventId
     }
     // The invitee is not on the room's topic: hand the invite to its connected devices directly.
-    await Promise.all((await this.#inviteTargets(userId)).map(async peer => await this.#deliverInvite(peer, eventId)))
+    const connected = await this.#inviteTargets(userId, false)
+    await Promise.all(connected.map(async peer => await this.#deliverInvite(peer, eventId)))
+    // Devices the directory knows, in the background (a DHT lookup can take seconds).
+    void (async () => {
+      const reached = new Set(connected.map(p => p.toString()))
+      for (const peer of await this.#inviteTargets(userId, true)) {
+        if (!reached.has(peer.toString())) await this.#deliverInvite(peer, eventId)
+      }
+    })().catch((err: unknown) => { this.#log('delivering invite %s through the directory failed: %s', eventId, err instanceof Error ? err.message : String(err)) })
     return eventId
   }
 
@@ -684,10 +729,14 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       if (expiry !== undefined) device.expiresTs = expiry
       devices.set(deviceId, device)
     }
-    const sources: DeviceDirectory[] = [this.#directory, ...(this.#options.directory === undefined ? [] : [this.#options.directory])]
+    // The directory is asked only when some peer is connected: a DHT lookup from an empty routing
+    // table finds nothing and would only wait out its time.
+    const networked = this.#deviceDirectory !== undefined && (this.#options.directory !== undefined || this.libp2p.getPeers().length > 0)
+    const sources: DeviceDirectory[] = [this.#directory, ...(networked ? [this.#deviceDirectory!] : [])]
     for (const source of sources) {
       try {
-        for (const device of await source.devicesOf(userId, options)) add(device.deviceId, device.expiresTs, device.revoked)
+        const signal = AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIRECTORY_LOOKUP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+        for (const device of await source.devicesOf(userId, { signal })) add(device.deviceId, device.expiresTs, device.revoked)
       } catch (err) {
         this.#log('directory lookup of %s failed: %s', userId, err instanceof Error ? err.message : String(err))
       }

@@ -19,8 +19,8 @@ import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 export interface DirectoryDevice {
   /** The device ID (`^…`, its UDK). */
   deviceId: string
-  /** The attestation by the user (verified). */
-  attestation: AttestationJson
+  /** The attestation by the user (verified), when the source keeps it. */
+  attestation?: AttestationJson
   /** When the attestation expires, if it does (ms since the epoch). */
   expiresTs?: number
   /** Revoked by the user. */

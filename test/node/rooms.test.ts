@@ -3,6 +3,8 @@
  * sync, messages travel by gossip, and every node ends with the same history in the same order.
  */
 import { describe, expect, it } from 'vitest'
+import { parseJson } from '../../node/index.js'
+import { userRecordKey } from '../../protocols/identity-dht/index.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { bodies, startNode } from './fixtures.js'
 import type { KeyroomNode, MembershipChange } from '../../node/index.js'
@@ -68,12 +70,16 @@ describe('three nodes', () => {
   })
 })
 
-describe('the identity directory port', () => {
-  it('reaches an invitee\'s device the node is not connected to, through the directory and peer routing', async () => {
+describe('the identity directory', () => {
+  it('reaches an invitee\'s device the node is not connected to, through the directory port and peer routing', async () => {
     const b = await startNode('b')
     const hub = await startNode('hub')
+    const asked: string[] = []
     const directory = {
-      devicesOf: async (userId: string) => userId === b.userId ? [{ deviceId: b.deviceId, attestation: {} as never, revoked: false }] : []
+      devicesOf: async (userId: string) => {
+        asked.push(userId)
+        return userId === b.userId ? [{ deviceId: b.deviceId, revoked: false }] : []
+      }
     }
     const a = await startNode('a', { directory })
     await a.connect(hub.multiaddrs())
@@ -81,14 +87,27 @@ describe('the identity directory port', () => {
     // The DHT must know b before a can find it (a's routing table fills through the hub).
     await waitFor(async () => (await a.libp2p.peerRouting.findPeer(b.libp2p.peerId, { signal: AbortSignal.timeout(2_000) })).multiaddrs.length > 0,
       { timeout: 8_000, message: 'a finds b through the DHT' })
-    // Finding b may have connected to it: drop that, so only the directory can lead a to b.
+    // Finding b may have connected to it: drop that, so the directory is what leads a to b.
     await a.libp2p.hangUp(b.libp2p.peerId)
-    await waitFor(() => a.libp2p.getConnections(b.libp2p.peerId).length === 0, { message: 'a not connected to b' })
     const roomId = await a.createRoom()
-    expect(await a.lookupUser(b.userId)).toEqual({ userId: b.userId, devices: [{ deviceId: b.deviceId, revoked: false, connected: false }] })
+    expect((await a.lookupUser(b.userId)).devices).toEqual([expect.objectContaining({ deviceId: b.deviceId, revoked: false })])
     await a.invite(roomId, b.userId)
     await waitFor(async () => (await b.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
+    expect(asked).toContain(b.userId)
     expect(await b.join(roomId)).toBe(roomId)
     await waitFor(async () => (await a.members(roomId)).some(m => m.userId === b.userId && m.membership === 'join' && m.verified), { message: 'b joined' })
+  })
+
+  it('publishes the user\'s record, with this device, to the DHT once a DHT peer connects', async () => {
+    const a = await startNode('a')
+    const hub = await startNode('hub')
+    await a.connect(hub.multiaddrs())
+    const record = await waitFor(async () => {
+      for await (const event of hub.libp2p.services.dht.get(userRecordKey(a.userId), { signal: AbortSignal.timeout(2_000) })) {
+        if (event.name === 'VALUE') return parseJson(event.value) as { upk: string, seq: number, devices: Array<{ udk: string }> }
+      }
+      return undefined
+    }, { timeout: 8_000, message: 'the hub finds a\'s record' })
+    expect(record).toMatchObject({ upk: a.userId, seq: 1, devices: [{ udk: a.deviceId }] })
   })
 })
