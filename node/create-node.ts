@@ -326,6 +326,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     libp2p?.removeEventListener('peer:discovery', this.#onDiscovery)
     try {
       await this.#engine.stop()
+      while (this.#tasks.size > 0) await Promise.all([...this.#tasks])
       await this.#inviteDelivery?.stop().catch(() => {})
       await this.#hello?.stop().catch(() => {})
       await Promise.resolve(this.#identityDirectory?.stop()).catch(() => {})
@@ -394,11 +395,19 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const upkSeed = this.#upkSeed
     if (this.#published || this.#publishing || directory === undefined || upkSeed === undefined || this.#stopping !== undefined) return
     this.#publishing = true
-    publishOwnDevice(directory, { userId: this.userId, upkSeed, attestation: this.#device.attestation }, { signal: this.#engine.signal })
+    this.#background(publishOwnDevice(directory, { userId: this.userId, upkSeed, attestation: this.#device.attestation }, { signal: this.#engine.signal })
       .then(() => { this.#published = true }, (err: unknown) => {
         this.#log('publishing the directory record failed: %s', err instanceof Error ? err.message : String(err))
       })
-      .finally(() => { this.#publishing = false })
+      .finally(() => { this.#publishing = false }))
+  }
+
+  /** Background work the node started: awaited (settled) by `stop` before the database closes. */
+  readonly #tasks = new Set<Promise<unknown>>()
+  #background (task: Promise<unknown>): void {
+    const settled = task.catch(() => {})
+    this.#tasks.add(settled)
+    void settled.finally(() => this.#tasks.delete(settled))
   }
 
   /**
@@ -410,7 +419,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const key = peer.toString()
     if (this.#greeting.has(key) || this.#stopping !== undefined) return
     this.#greeting.add(key)
-    void (async () => {
+    this.#background((async () => {
       const userId = await this.#directory.ask(peer, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)]) })
       if (userId === undefined) return
       for (const { roomId, membership } of await this.#engine.rooms()) {
@@ -428,7 +437,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       }
     })().catch((err: unknown) => {
       if (this.#stopping === undefined) this.#log.error('greeting %p failed - %e', peer, err)
-    }).finally(() => this.#greeting.delete(key))
+    }).finally(() => this.#greeting.delete(key)))
   }
 
   // -------------------------------------------------------------------------------------------
@@ -538,12 +547,12 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const connected = await this.#inviteTargets(userId, false)
     await Promise.all(connected.map(async peer => await this.#deliverInvite(peer, eventId)))
     // Devices the directory knows, in the background (a DHT lookup can take seconds).
-    void (async () => {
+    this.#background((async () => {
       const reached = new Set(connected.map(p => p.toString()))
       for (const peer of await this.#inviteTargets(userId, true)) {
         if (!reached.has(peer.toString())) await this.#deliverInvite(peer, eventId)
       }
-    })().catch((err: unknown) => { this.#log('delivering invite %s through the directory failed: %s', eventId, err instanceof Error ? err.message : String(err)) })
+    })().catch((err: unknown) => { this.#log('delivering invite %s through the directory failed: %s', eventId, err instanceof Error ? err.message : String(err)) }))
     return eventId
   }
 
