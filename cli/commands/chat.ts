@@ -79,7 +79,6 @@ async function chat (ctx: CliContext, roomRef: string, options: { history?: stri
   let online = ''
   const catchingUp = new Map<string, number>()
   let caughtUpStored = 0
-  let announcedCatchUp = false
   const pending = new Set<Promise<void>>()
 
   const rl = createInterface({ input: io.stdin, ...(terminal && out !== undefined ? { output: out } : {}), terminal, crlfDelay: Infinity })
@@ -146,17 +145,18 @@ async function chat (ctx: CliContext, roomRef: string, options: { history?: stri
       case 'sync': {
         const p = event.data as SyncProgress
         if (json) emit('sync', p)
-        if (p.phase === 'started' || p.phase === 'fetched') {
+        // Shown from the first batch fetched: a catch-up that finds nothing missing (or a peer
+        // outside the room, which refuses) is not news.
+        if (p.phase === 'started') return
+        if (p.phase === 'fetched') {
+          if (!catchingUp.has(p.peer) && !json) show(`-- catching up from ${peerName(p.peer)}`)
           catchingUp.set(p.peer, p.fetched)
-          if (!announcedCatchUp && !json) show(`-- catching up from ${peerName(p.peer)}`)
-          announcedCatchUp = true
         } else {
-          catchingUp.delete(p.peer)
+          if (!catchingUp.delete(p.peer)) return
           caughtUpStored += p.stored ?? 0
           if (p.phase === 'failed' && !json) show(`-- catch-up from ${peerName(p.peer)} failed: ${safeLine(p.error ?? 'unknown error')}`)
-          if (catchingUp.size === 0 && announcedCatchUp && !json) {
+          if (catchingUp.size === 0 && !json) {
             show(`-- caught up${caughtUpStored > 0 ? `: ${caughtUpStored} new event${caughtUpStored === 1 ? '' : 's'}` : ''}`)
-            announcedCatchUp = false
             caughtUpStored = 0
           }
         }

@@ -83,9 +83,11 @@ function formatStatus (s: StatusResult): string {
     lines.push(`sync       catching up (${s.sync.active.length})`)
     for (const a of s.sync.active) lines.push(`           ${a.roomId} from ${shortId(a.peer)}: ${a.fetched} events so far`)
   } else {
-    const failed = s.sync.last.filter((l) => l.phase === 'failed')
-    lines.push(`sync       idle, no catch-up running${failed.length === 0 ? '' : ` (last catch-up failed in ${failed.length} room${failed.length === 1 ? '' : 's'})`}`)
-    for (const f of failed) lines.push(`           ${f.roomId}: ${safeLine(f.error ?? 'failed')}`)
+    // A room is behind only if no peer's last catch-up of it succeeded (peers outside a room refuse).
+    const caughtUp = new Set(s.sync.last.filter((l) => l.phase === 'done').map((l) => l.roomId))
+    const failed = new Map(s.sync.last.filter((l) => l.phase === 'failed' && !caughtUp.has(l.roomId)).map((l) => [l.roomId, l]))
+    lines.push(`sync       idle, no catch-up running${failed.size === 0 ? '' : ` (no peer could catch up ${failed.size} room${failed.size === 1 ? '' : 's'})`}`)
+    for (const f of failed.values()) lines.push(`           ${f.roomId}: ${safeLine(f.error ?? 'failed')}`)
   }
   return lines.join('\n')
 }

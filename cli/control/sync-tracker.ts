@@ -14,7 +14,7 @@ export interface ActiveSync {
   since: number
 }
 
-/** How the last catch-up of a room ended. */
+/** How the last catch-up of a room from one peer ended. */
 export interface LastSync {
   roomId: string
   peer: string
@@ -30,11 +30,15 @@ export interface SyncSnapshot {
   /** `catching-up` while any catch-up runs, else `idle`. */
   state: 'catching-up' | 'idle'
   active: ActiveSync[]
+  /**
+   * The last outcome per room and peer. A peer that does not share a room answers "not found",
+   * which is normal: a room is in trouble only when no peer's last catch-up of it is `done`.
+   */
   last: LastSync[]
 }
 
-/** Rooms whose last outcome is remembered (the oldest is forgotten first). */
-const MAX_REMEMBERED_ROOMS = 256
+/** Room-and-peer outcomes remembered (the oldest is forgotten first). */
+const MAX_REMEMBERED_OUTCOMES = 256
 
 /** Listens to a node's `sync` events until {@link SyncTracker.close}. */
 export class SyncTracker {
@@ -58,8 +62,8 @@ export class SyncTracker {
       return
     }
     this.#active.delete(key)
-    this.#last.delete(p.roomId)
-    this.#last.set(p.roomId, {
+    this.#last.delete(key)
+    this.#last.set(key, {
       roomId: p.roomId,
       peer: p.peer,
       phase: p.phase,
@@ -67,7 +71,7 @@ export class SyncTracker {
       ...(p.error === undefined ? {} : { error: p.error }),
       at: this.#now()
     })
-    if (this.#last.size > MAX_REMEMBERED_ROOMS) this.#last.delete(this.#last.keys().next().value!)
+    if (this.#last.size > MAX_REMEMBERED_OUTCOMES) this.#last.delete(this.#last.keys().next().value!)
   }
 
   snapshot (): SyncSnapshot {

@@ -39,11 +39,17 @@ describe('keyroom chat', () => {
     await waitFor(() => node.messages_.get(roomId)!.some((m) => m.content.body === 'hello there'), { message: 'the typed line is sent' })
     await waitFor(() => / you: hello there\n/.test(io.out()), { message: 'and shown once the node has it' })
 
+    // A peer outside the room refuses; a peer with nothing new fetches nothing: neither is shown.
+    node.emit('sync', { roomId, peer: 'outsider', phase: 'started', fetched: 0 })
+    node.emit('sync', { roomId, peer: 'outsider', phase: 'failed', fetched: 0, error: 'peer answered not found' })
+    node.emit('sync', { roomId, peer: 'peer-y', phase: 'started', fetched: 0 })
+    node.emit('sync', { roomId, peer: 'peer-y', phase: 'done', fetched: 0, stored: 0 })
     node.emit('sync', { roomId, peer: 'peer-x', phase: 'started', fetched: 0 })
     node.emit('sync', { roomId, peer: 'peer-x', phase: 'fetched', fetched: 40 })
     node.emit('sync', { roomId, peer: 'peer-x', phase: 'done', fetched: 40, stored: 3 })
     await waitFor(() => io.out().includes('-- caught up: 3 new events'), { message: 'catch-up shown' })
-    expect(io.out()).toContain('-- catching up from peer-x')
+    expect(io.out()).toContain('-- catching up from peer-x\n-- caught up: 3 new events\n')
+    expect(io.out()).not.toMatch(/outsider|peer-y/)
 
     node.peerList = [{ peerId: 'peer-x', deviceId: ids.device(2), userId: ids.user(2) }]
     await waitFor(() => io.out().includes(`-- online: you, ${bob}`), { message: 'online shown' })

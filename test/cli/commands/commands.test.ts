@@ -35,8 +35,16 @@ describe('commands against a running node', () => {
     expect(status.out).toContain(`peers      1 connected\n           ${shortId(ids.device(2))} ${ids.user(2)}`)
     expect(status.out).toContain(`sync       catching up (1)\n           ${roomId} from p: 7 events so far`)
 
+    // Outcomes: a peer outside the room refuses (normal once another peer caught the room up).
+    node.emit('sync', { roomId, peer: 'p', phase: 'done', fetched: 7, stored: 7 })
+    node.emit('sync', { roomId, peer: 'outsider', phase: 'failed', fetched: 0, error: 'not found' })
+    expect((await cli(dataDir, ['status'])).out).toMatch(/sync +idle, no catch-up running\n$/)
+    const other = await node.createRoom({ name: 'other' })
+    node.emit('sync', { roomId: other, peer: 'outsider', phase: 'failed', fetched: 0, error: 'timed out' })
+    expect((await cli(dataDir, ['status'])).out).toContain(`sync       idle, no catch-up running (no peer could catch up 1 room)\n           ${other}: timed out\n`)
+
     const asJson = await cli(dataDir, ['--json', 'status'])
-    expect(JSON.parse(asJson.out)).toMatchObject({ userId: node.userId, peers: node.peerList, sync: { state: 'catching-up' } })
+    expect(JSON.parse(asJson.out)).toMatchObject({ userId: node.userId, peers: node.peerList, sync: { state: 'idle', last: [{ roomId, peer: 'p', phase: 'done' }, { roomId, peer: 'outsider' }, { roomId: other }] } })
   })
 
   it('room create / list / link / members / invite, for people and as JSON', async () => {
