@@ -104,7 +104,11 @@ export const ErrorCode = {
   /** Control socket: a request that is not JSON, or not of the documented shape (docs/cli.md). */
   ControlBadRequest: 'ERR_CONTROL_BAD_REQUEST',
   /** Control socket: a request line longer than the bound (the connection is closed). */
-  ControlRequestTooLarge: 'ERR_CONTROL_REQUEST_TOO_LARGE'
+  ControlRequestTooLarge: 'ERR_CONTROL_REQUEST_TOO_LARGE',
+  /** Node: the action needs the user's key (UPK) and this device does not hold it (link, revoke from a device that does). */
+  NoUserKey: 'ERR_NO_USER_KEY',
+  /** Device link: the device refused the offered attestation (wrong or used link code, another user's offer), with its reason. */
+  LinkRefused: 'ERR_LINK_REFUSED'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
