@@ -108,7 +108,9 @@ export const ErrorCode = {
   /** Node: the action needs the user's key (UPK) and this device does not hold it (link, revoke from a device that does). */
   NoUserKey: 'ERR_NO_USER_KEY',
   /** Device link: the device refused the offered attestation (wrong or used link code, another user's offer), with its reason. */
-  LinkRefused: 'ERR_LINK_REFUSED'
+  LinkRefused: 'ERR_LINK_REFUSED',
+  /** Device link / renewal: the device could not be reached (at the link's addresses, or by its PeerId). */
+  DeviceUnreachable: 'ERR_DEVICE_UNREACHABLE'
 } as const
 
 export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode]
