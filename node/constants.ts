@@ -99,3 +99,22 @@ export const INVITE_DELIVERY_ATTEMPTS = 2
  * directory's own bound is longer; a user waiting on `lookupUser` should not wait more than this.
  */
 export const DIRECTORY_LOOKUP_TIMEOUT_MS = 5_000
+
+// ---------------------------------------------------------------------------------------------
+// Devices: link, renewal
+
+/** Time `linkDevice` gives the whole exchange with the new device (dial, offer, counter-signature). */
+export const LINK_TIMEOUT_MS = 15_000
+
+/**
+ * When an expiring attestation is renewed: once two thirds of its lifetime (`expires_ts −
+ * issued_ts`) have passed, by a device holding the UPK, for the same lifetime again. A third of the
+ * lifetime is left for the device to be online at the same time as one holding the UPK.
+ */
+export const RENEW_AT_LIFETIME_FRACTION = 2 / 3
+
+/** A renewal that could not be made (the device was not connected) is tried again after this long, or when it connects. */
+export const RENEW_RETRY_MS = 10_000
+
+/** Longest single timer wait (setTimeout's limit is 2^31 − 1 ms); longer waits are re-armed. */
+export const MAX_TIMER_MS = 2_147_483_647

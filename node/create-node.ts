@@ -13,19 +13,27 @@ import { defaultLogger, prefixLogger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  ErrorCode, KeyroomError, RoomEventType, buildBan, buildCreateRoom, buildInvite, buildJoin, buildKick, buildLeave, buildMessage,
-  formatRoomUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId
+  ErrorCode, IDENTITY_KEY_ID, KeyroomError, RoomEventType, attestationBody, compareCodePoints, buildBan, buildCreateRoom, buildDeviceAttestation,
+  buildDeviceRevocation, buildInvite, buildJoin, buildKick, buildLeave, buildMessage, createAttestation, createRevocation,
+  defaultAttestationCache, deviceStanding, formatRoomUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId,
+  recoveryPhraseToSeed, signJson, userKeyPair, verifyAttestation
 } from '../protocols/core/index.js'
+import { deviceProtocols } from '../protocols/devices/index.js'
 import { HELLO_PROTOCOL, hello as helloService } from '../protocols/hello/index.js'
 import { identityDhtRecords, identityDirectory } from '../protocols/identity-dht/index.js'
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
-  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS, MAX_MESSAGES_LIMIT, STORE_DIR_NAME
+  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS,
+  LINK_TIMEOUT_MS, MAX_MESSAGES_LIMIT, MAX_TIMER_MS, RENEW_AT_LIFETIME_FRACTION, RENEW_RETRY_MS, STORE_DIR_NAME
 } from './constants.js'
-import { dhtDeviceDirectory, publishOwnDevice } from './dht-directory.js'
+import { DeviceBook, newerAttestation } from './device-book.js'
+import { replaceAttestation } from './device-keystore.js'
+import { dhtDeviceDirectory, publishUserRecord } from './dht-directory.js'
 import { InviteBook, checkOfferedInvite } from './invites.js'
 import { createKeyroomLibp2p, peerIdFromDeviceKey } from './libp2p.js'
+import { waitForLink } from './link-request.js'
+import { parseLinkText } from './link-text.js'
 import { TypedEventTarget } from './node-events.js'
 import { PeerDirectory, deviceIdOfPeer } from './peer-directory.js'
 import { protocolComponents } from './protocol-components.js'
@@ -35,7 +43,11 @@ import type { DhtMode, KeyroomLibp2p } from './libp2p.js'
 import type { KeyroomNodeEvents, RoomMessage } from './node-events.js'
 import type { DeviceDirectory } from './peer-directory.js'
 import type { RoomMember } from './room-engine.js'
-import type { JoinVia, SigningDevice } from '../protocols/core/index.js'
+import type { RoomView } from './room-view.js'
+import type { CheckedEvent } from './ingest-checks.js'
+import type { LinkOptions } from './link-request.js'
+import type { Attestation, AttestationJson, IdentifiedEvent, JoinVia, RevocationJson, RoomContext, SigningDevice } from '../protocols/core/index.js'
+import type { DeviceProtocols, LinkOffer, LinkVerdict } from '../protocols/devices/index.js'
 import type { Hello } from '../protocols/hello/index.js'
 import type { IdentityDirectory } from '../protocols/identity-dht/index.js'
 import type { InviteDelivery, InviteVerdict } from '../protocols/invite/index.js'
@@ -71,6 +83,60 @@ export interface CreateNodeOptions {
   directory?: DeviceDirectory
   /** The clock, ms since the epoch (default `Date.now`). */
   now?: () => number
+  /**
+   * Restore the user from their recovery phrase when the data directory has no identity: same user
+   * ID, a new device key attested by the restored UPK (kept on this device). With an existing
+   * identity the phrase must be its user's (else `ERR_IDENTITY_EXISTS`); on a linked device that
+   * does not keep the UPK it lends the UPK to this run (link and revoke become possible).
+   * `ERR_INVALID_RECOVERY_PHRASE` for a phrase that is not one.
+   */
+  recoveryPhrase?: string
+  /**
+   * Become a further device of an existing user when the data directory has no identity:
+   * `createNode` shows a link (`onRequest`) and resolves once a device holding the user's UPK has
+   * linked this one (`linkDevice`). See docs/devices.md.
+   */
+  link?: LinkOptions
+}
+
+/** Options of {@link KeyroomNode.linkDevice}. */
+export interface LinkDeviceOptions {
+  /** When the new device's attestation expires (ms since the epoch); default never. Devices holding the UPK renew it while both are online. */
+  expiresTs?: number
+  signal?: AbortSignal
+}
+
+/** A device linked by {@link KeyroomNode.linkDevice}. */
+export interface LinkedDevice {
+  deviceId: string
+  expiresTs?: number
+  /** Rooms the device's attestation was recorded in. */
+  rooms: number
+}
+
+/** Options of {@link KeyroomNode.revokeDevice}. */
+export interface RevokeDeviceOptions {
+  /** A short note for humans (at most 512 characters), kept in the signed revocation. */
+  reason?: string
+}
+
+/** A device revoked by {@link KeyroomNode.revokeDevice}. */
+export interface RevokedDeviceResult {
+  deviceId: string
+  /** From when on the device's events no longer count (ms since the epoch). */
+  revokedTs: number
+  /** Rooms the revocation was recorded in. */
+  rooms: number
+}
+
+/** One of the user's devices, as {@link KeyroomNode.devices} lists it. */
+export interface OwnDevice extends UserDevice {
+  /** This device. */
+  current: boolean
+  /** When its attestation was issued, if known. */
+  issuedTs?: number
+  /** From when on it is revoked, if it is. */
+  revokedTs?: number
 }
 
 /** Options of {@link KeyroomNode.createRoom}. */
@@ -101,9 +167,9 @@ export interface MessagesOptions {
 /** A device of a user, as {@link KeyroomNode.lookupUser} reports it. */
 export interface UserDevice {
   deviceId: string
-  /** When its attestation expires (ms since the epoch), if it does. */
+  /** When its attestation expires (ms since the epoch), if it does (the newest attestation known). */
   expiresTs?: number
-  /** Revoked by the user (in some room's state). */
+  /** Revoked by the user (in some room's state, the directory, or a revocation this node made). */
   revoked: boolean
   /** Connected to this node right now. */
   connected: boolean
@@ -175,6 +241,23 @@ export interface KeyroomNode extends TypedEventTarget<KeyroomNodeEvents> {
   roomUri(roomId: string): string
   /** Catch a room up from every connected peer that shares it; returns the events stored. */
   catchUp(roomId: string, options?: AbortOptions): Promise<number>
+  /** Whether this device holds the user's UPK (can link and revoke devices). */
+  readonly holdsUserKey: boolean
+  /**
+   * Link the device that shows `linkText` (`keyroom:link/^…?code=…&via=…`) to this user: sign its
+   * attestation, have it counter-signed, record it in every joined room and the directory. Needs
+   * the UPK (`ERR_NO_USER_KEY`); `ERR_INVALID_KEY` for a bad link, `ERR_DEVICE_UNREACHABLE`,
+   * `ERR_LINK_REFUSED` (wrong or used code).
+   */
+  linkDevice(linkText: string, options?: LinkDeviceOptions): Promise<LinkedDevice>
+  /**
+   * Revoke one of the user's devices (lost, stolen, retired) from now on: a UPK-signed revocation
+   * recorded in every joined room and the directory; this node stops talking to the device at once.
+   * Idempotent. Needs the UPK (`ERR_NO_USER_KEY`); not this device (`ERR_FORBIDDEN`).
+   */
+  revokeDevice(deviceId: string, options?: RevokeDeviceOptions): Promise<RevokedDeviceResult>
+  /** The user's devices as far as this node knows (this one included), with expiry and revocation. */
+  devices(options?: AbortOptions): Promise<OwnDevice[]>
   /** Stop: network first, then the database (released: the data dir can be reopened). Idempotent. */
   stop(): Promise<void>
 }
@@ -188,17 +271,43 @@ export async function createNode (options: CreateNodeOptions): Promise<KeyroomNo
   const now = options.now ?? Date.now
   await mkdir(options.dataDir, { recursive: true, mode: DATA_DIR_MODE })
   let recoveryPhrase: string | undefined
+  let phraseSeed: Uint8Array | undefined
+  if (options.recoveryPhrase !== undefined) phraseSeed = recoveryPhraseToSeed(options.recoveryPhrase)
+  const passphrase = options.passphrase === undefined ? {} : { passphrase: options.passphrase }
+  /** The linking device's addresses, when this call linked the device: dialled once the node runs. */
+  let linkedVia: string[] = []
   if (!(await hasIdentity(options.dataDir))) {
-    if (options.createIdentity === false) {
+    if (options.recoveryPhrase !== undefined) {
+      // Restore: the user has the phrase already, so it is not handed out again.
+      await createIdentity(options.dataDir, { ...passphrase, recoveryPhrase: options.recoveryPhrase, now: now() })
+    } else if (options.link !== undefined) {
+      const completed = await waitForLink({
+        dataDir: options.dataDir,
+        link: options.link,
+        now,
+        ...passphrase,
+        ...(options.listen === undefined ? {} : { listen: options.listen }),
+        ...(options.announce === undefined ? {} : { announce: options.announce }),
+        ...(options.loggerPrefix === undefined ? {} : { loggerPrefix: options.loggerPrefix })
+      })
+      linkedVia = completed.via
+    } else if (options.createIdentity === false) {
       throw new KeyroomError(ErrorCode.NoIdentity, `no identity in ${options.dataDir}`, { hint: "create one with 'keyroom init', or pass createIdentity: true" })
+    } else {
+      recoveryPhrase = (await createIdentity(options.dataDir, { ...passphrase, now: now() })).recoveryPhrase
     }
-    recoveryPhrase = (await createIdentity(options.dataDir, { ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }), now: now() })).recoveryPhrase
   }
-  const identity = await loadIdentity(options.dataDir, options.passphrase === undefined ? {} : { passphrase: options.passphrase })
+  const identity = await loadIdentity(options.dataDir, passphrase)
+  if (phraseSeed !== undefined && userKeyPair(phraseSeed).userId !== identity.userId) {
+    throw new KeyroomError(ErrorCode.IdentityExists, `${options.dataDir} holds another user's identity (${identity.userId})`, {
+      hint: 'restore into an empty data directory'
+    })
+  }
   const store = await openLevelStore(joinPath(options.dataDir, STORE_DIR_NAME), { sync: options.durableWrites ?? true })
   try {
-    const node = new Node(options, store, { userId: identity.userId, deviceSeed: identity.udkSeed, attestation: identity.attestation }, identity.deviceId, now, recoveryPhrase, identity.upkSeed)
+    const node = new Node(options, store, { userId: identity.userId, deviceSeed: identity.udkSeed, attestation: identity.attestation }, identity.deviceId, now, recoveryPhrase, identity.upkSeed ?? phraseSeed)
     await node.start()
+    if (linkedVia.length > 0) node.dialBack(linkedVia)
     return node
   } catch (err) {
     await store.close().catch(() => {})
@@ -215,16 +324,28 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   readonly recoveryPhrase?: string
   readonly #options: CreateNodeOptions
   readonly #store: RoomStore
-  readonly #device: SigningDevice
+  /** This device: its key and its attestation (replaced when the attestation is renewed). */
+  #device: SigningDevice
   readonly #now: () => number
   readonly #log: Logger
   readonly #logger: ReturnType<typeof defaultLogger>
   readonly #engine: RoomEngine
   readonly #directory: PeerDirectory
   readonly #invites: InviteBook
+  /** Revocations (any user's) and the own user's attestations this node knows. */
+  readonly #book: DeviceBook
   #libp2p: KeyroomLibp2p | undefined
   #hello: ManualService<Hello> | undefined
   #inviteDelivery: ManualService<InviteDelivery> | undefined
+  #deviceProtocols: ManualService<DeviceProtocols> | undefined
+  /** Changes this node made to the user's directory record this run (merged into every publish). */
+  readonly #recordAttestations = new Map<string, AttestationJson>()
+  readonly #recordRevocations = new Map<string, RevocationJson>()
+  /** A publish was asked for while one ran. */
+  #publishAgain = false
+  #renewTimer: ReturnType<typeof setTimeout> | undefined
+  /** Rooms being fetched because a peer said the user is in them. */
+  readonly #discovering = new Set<string>()
   #identityDirectory: (IdentityDirectory & Startable) | undefined
   /** Where users' devices are found beyond the connected ones: `options.directory`, else the DHT. */
   #deviceDirectory: DeviceDirectory | undefined
@@ -249,7 +370,10 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     this.#now = now
     this.#logger = options.loggerPrefix === undefined ? defaultLogger() : prefixLogger(options.loggerPrefix)
     this.#log = this.#logger.forComponent('keyroom:node')
-    this.#directory = new PeerDirectory(() => this.#hello, this.#logger.forComponent('keyroom:node:directory'), now)
+    this.#book = new DeviceBook(device.userId)
+    this.#book.noteAttestation(device.attestation)
+    this.#book.onRevoked = (deviceId) => { this.#onRevoked(deviceId) }
+    this.#directory = new PeerDirectory(() => this.#hello, this.#logger.forComponent('keyroom:node:directory'), now, (deviceId) => this.#book.isRevoked(deviceId))
     this.#invites = new InviteBook(store)
     this.#engine = new RoomEngine({
       store,
@@ -257,8 +381,16 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       events: this,
       log: this.#logger.forComponent('keyroom:engine'),
       now,
-      userOfPeer: async (peer, opts) => await this.#directory.userOf(peer, { signal: AbortSignal.any([AbortSignal.timeout(HELLO_TIMEOUT_MS), ...(opts?.signal === undefined ? [] : [opts.signal])]) })
+      userOfPeer: async (peer, opts) => await this.#directory.userOf(peer, { signal: AbortSignal.any([AbortSignal.timeout(HELLO_TIMEOUT_MS), ...(opts?.signal === undefined ? [] : [opts.signal])]) }),
+      isRevokedDevice: (deviceId) => this.#book.isRevoked(deviceId),
+      onDeviceEvent: (_roomId, event) => {
+        if (this.#book.noteEvent(event)) this.#scheduleRenewal()
+      }
     })
+  }
+
+  get holdsUserKey (): boolean {
+    return this.#upkSeed !== undefined
   }
 
   get peerId (): string {
@@ -283,11 +415,14 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub }),
       ...(options.loggerPrefix === undefined ? {} : { loggerPrefix: options.loggerPrefix }),
       datastore: this.#store.datastore,
+      // A device its user revoked is refused at the connection, either way.
+      denyPeer: (peer) => this.#book.isRevoked(deviceIdOfPeer(peer)),
       // The identity directory's records (`/keyroom/upk/…`) are validated by every DHT node.
       dht: identityDhtRecords(),
       gossip: {
         identifyEvent,
-        validate: async (roomId, bytes, from, opts) => await engine.validateGossip(roomId, bytes, from, opts),
+        // Nothing relayed by a revoked device counts (the connection gater normally keeps it away).
+        validate: async (roomId, bytes, from, opts) => this.#book.isRevoked(deviceIdOfPeer(from)) ? 'reject' : await engine.validateGossip(roomId, bytes, from, opts),
         // The validator already ran the whole pipeline: an accepted event is stored by now.
         onEvent: () => {}
       },
@@ -298,8 +433,13 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       const components = protocolComponents(libp2p, this.#logger)
       this.#hello = helloService({ statement: () => this.#device.attestation })(components)
       this.#inviteDelivery = inviteDelivery({ onInvite: async (bytes, from) => await this.#onInvite(bytes, from) })(components)
+      this.#deviceProtocols = deviceProtocols({
+        onOffer: async (offer) => await this.#onOffer(offer),
+        onRoomsRequest: async (from, opts) => await this.#roomsOf(from, opts)
+      })(components)
       await this.#hello.start()
       await this.#inviteDelivery.start()
+      await this.#deviceProtocols.start()
       const directory = identityDirectory({ now: this.#now })({ dht: libp2p.services.dht, peerRouting: libp2p.peerRouting, logger: this.#logger })
       this.#identityDirectory = directory
       await directory.start()
@@ -309,6 +449,8 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       libp2p.addEventListener('peer:discovery', this.#onDiscovery)
       // Peers that connected before the listener was in place.
       for (const peer of libp2p.getPeers()) this.#greet(peer)
+      // What the rooms already held say about devices (revocations, the user's other devices).
+      this.#background(this.#readDeviceRecords())
     } catch (err) {
       await Promise.resolve(libp2p.stop()).catch(() => {})
       throw err
@@ -324,9 +466,13 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const libp2p = this.#libp2p
     libp2p?.removeEventListener('peer:identify', this.#onIdentify)
     libp2p?.removeEventListener('peer:discovery', this.#onDiscovery)
+    clearTimeout(this.#renewTimer)
+    this.#renewTimer = undefined
     try {
       await this.#engine.stop()
       while (this.#tasks.size > 0) await Promise.all([...this.#tasks])
+      clearTimeout(this.#renewTimer)
+      await this.#deviceProtocols?.stop().catch(() => {})
       await this.#inviteDelivery?.stop().catch(() => {})
       await this.#hello?.stop().catch(() => {})
       await Promise.resolve(this.#identityDirectory?.stop()).catch(() => {})
@@ -388,18 +534,52 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   /**
    * Puts the user's directory record, with this device in it, into the DHT — once per run, after
    * the first DHT peer connects (a put into an empty routing table reaches nobody); retried on the
-   * next connection if it fails. Only a device that keeps the UPK seed can sign the record.
+   * next connection if it fails — and again after each link, renewal or revocation this node makes.
+   * The record merged into is the newest the DHT has, so other devices' changes are kept; what it
+   * lists is learnt (revocations, the user's other devices). Only a device that keeps the UPK seed
+   * can sign the record.
    */
   #publishIdentity (): void {
     const directory = this.#identityDirectory
     const upkSeed = this.#upkSeed
-    if (this.#published || this.#publishing || directory === undefined || upkSeed === undefined || this.#stopping !== undefined) return
+    if (this.#published || directory === undefined || upkSeed === undefined || this.#stopping !== undefined) return
+    if (this.#publishing) {
+      this.#publishAgain = true
+      return
+    }
     this.#publishing = true
-    this.#background(publishOwnDevice(directory, { userId: this.userId, upkSeed, attestation: this.#device.attestation }, { signal: this.#engine.signal })
-      .then(() => { this.#published = true }, (err: unknown) => {
+    const change = {
+      userId: this.userId,
+      upkSeed,
+      attestations: [this.#device.attestation, ...this.#recordAttestations.values()],
+      revocations: [...this.#recordRevocations.values(), ...this.#book.revocationsOf(this.userId)]
+    }
+    this.#background(publishUserRecord(directory, change, { signal: this.#engine.signal })
+      .then((result) => {
+        this.#published = true
+        this.#log('directory record %s', result.seq === undefined ? 're-published' : `published (seq ${result.seq})`)
+        for (const revocation of result.found?.revocations ?? []) this.#book.noteRevocation(revocation.json)
+        let learnt = false
+        for (const attestation of result.found?.devices ?? []) learnt = this.#book.noteAttestation(attestation.json) || learnt
+        if (learnt) this.#scheduleRenewal()
+      }, (err: unknown) => {
         this.#log('publishing the directory record failed: %s', err instanceof Error ? err.message : String(err))
       })
-      .finally(() => { this.#publishing = false }))
+      .finally(() => {
+        this.#publishing = false
+        if (this.#publishAgain) {
+          // Something changed while this publish ran: what it put may lack it.
+          this.#publishAgain = false
+          this.#published = false
+          this.#publishIdentity()
+        }
+      }))
+  }
+
+  /** The record changed: publish it again (now when a peer is connected, else on the next DHT peer). */
+  #republishIdentity (): void {
+    this.#published = false
+    if (this.#libp2p !== undefined && this.#libp2p.getPeers().length > 0) this.#publishIdentity()
   }
 
   /** Background work the node started: awaited (settled) by `stop` before the database closes. */
@@ -421,7 +601,16 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     this.#greeting.add(key)
     this.#background((async () => {
       const userId = await this.#directory.ask(peer, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)]) })
+      if (this.#book.isRevoked(deviceIdOfPeer(peer))) {
+        await this.libp2p.hangUp(peer).catch(() => {})
+        return
+      }
       if (userId === undefined) return
+      if (userId === this.userId) {
+        // Another device of this user: its attestation is worth knowing (renewal works from it).
+        for (const device of await this.#directory.devicesOf(userId)) if (device.attestation !== undefined) this.#book.noteAttestation(device.attestation)
+        this.#scheduleRenewal()
+      }
       for (const { roomId, membership } of await this.#engine.rooms()) {
         if (membership !== 'join' || this.#stopping !== undefined) continue
         const view = await this.#engine.room(roomId)
@@ -435,6 +624,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
           })
         }
       }
+      await this.#discoverRooms(peer)
     })().catch((err: unknown) => {
       if (this.#stopping === undefined) this.#log.error('greeting %p failed - %e', peer, err)
     }).finally(() => this.#greeting.delete(key)))
@@ -505,6 +695,407 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Devices: link, renew, revoke, restore (docs/devices.md)
+
+  #requireUserKey (action: string): Uint8Array {
+    if (this.#upkSeed === undefined) {
+      throw new KeyroomError(ErrorCode.NoUserKey, `this device does not hold the user key (UPK), so it cannot ${action}`, {
+        hint: 'do it from a device that holds the user key, or start this one with the recovery phrase'
+      })
+    }
+    return this.#upkSeed
+  }
+
+  /** This device's attestation, parsed (its signatures were checked when it was loaded or taken). */
+  #currentAttestation (): Attestation {
+    const check = defaultAttestationCache.attestation(this.#device.attestation)
+    if (!check.ok) throw new KeyroomError(ErrorCode.InvalidKeyMaterial, `this device's attestation is ${check.status}`)
+    return check.attestation
+  }
+
+  /** A renewed attestation of this device becomes the one it signs with and shows. */
+  #setAttestation (attestation: AttestationJson): void {
+    this.#device = { userId: this.userId, deviceSeed: this.#device.deviceSeed, attestation }
+    this.#book.noteAttestation(attestation)
+  }
+
+  /** Just linked: dial the linking device back (it shares the user's rooms). */
+  dialBack (addresses: string[]): void {
+    this.#background(this.connect(addresses, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
+      .catch((err: unknown) => { this.#log('dialling the linking device back failed: %s', err instanceof Error ? err.message : String(err)) }))
+  }
+
+  /** What the rooms held say about devices: revocations, and the user's other devices. */
+  async #readDeviceRecords (): Promise<void> {
+    let learnt = false
+    for (const { roomId } of await this.#engine.rooms()) {
+      const view = await this.#engine.room(roomId)
+      if (view === undefined) continue
+      for (const { event } of view.entriesOfType(RoomEventType.Device)) learnt = this.#book.noteEvent(event) || learnt
+      for (const { event } of view.members()) learnt = this.#book.noteEvent(event) || learnt
+    }
+    if (learnt) this.#scheduleRenewal()
+  }
+
+  /** A device was revoked (by any user, learnt from anywhere): stop talking to it. */
+  #onRevoked (deviceId: string): void {
+    if (deviceId === this.deviceId) {
+      this.#log.error('this device (%s) was revoked by its user', deviceId)
+      return
+    }
+    const libp2p = this.#libp2p
+    if (libp2p === undefined || this.#stopping !== undefined) return
+    let peer: PeerId
+    try {
+      peer = peerIdFromDeviceKey(parseDeviceId(deviceId))
+    } catch {
+      return
+    }
+    if (libp2p.getConnections(peer).length > 0) {
+      this.#log('hanging up on revoked device %s', deviceId)
+      void libp2p.hangUp(peer).catch(() => {})
+    }
+  }
+
+  /**
+   * Asks a peer which rooms this device's user is joined to there, and fetches the ones this node
+   * does not hold as joined: how a linked or restored device gets the user's rooms back (from the
+   * user's other devices, or any member of those rooms). Once a room shows the user joined, the
+   * node subscribes to it and records this device's attestation in it.
+   */
+  async #discoverRooms (peer: PeerId): Promise<void> {
+    const service = this.#deviceProtocols
+    if (service === undefined || this.#stopping !== undefined) return
+    let rooms: string[]
+    try {
+      rooms = await service.rooms(peer, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS)]) })
+    } catch (err) {
+      this.#log('%p did not list our rooms: %s', peer, err instanceof Error ? err.message : String(err))
+      return
+    }
+    for (const roomId of rooms) {
+      if (this.#stopping !== undefined) return
+      const view = await this.#engine.room(roomId)
+      if (view?.membership(this.userId) === 'join' || this.#discovering.has(roomId)) continue
+      this.#discovering.add(roomId)
+      try {
+        await this.#engine.catchUp(roomId, peer)
+        if ((await this.#engine.room(roomId))?.membership(this.userId) === 'join') {
+          this.#engine.subscribe(roomId)
+          await this.#invites.remove(roomId)
+          await this.#ensureAttested(roomId)
+        }
+      } catch (err) {
+        this.#log('fetching room %s from %p failed: %s', roomId, peer, err instanceof Error ? err.message : String(err))
+      } finally {
+        this.#discovering.delete(roomId)
+      }
+    }
+  }
+
+  /**
+   * `/keyroom/rooms`: the rooms the asking device's user is joined to, among those this node is
+   * joined to itself. Only a device whose attestation is in force now and unrevoked is told.
+   */
+  async #roomsOf (from: PeerId, options: AbortOptions): Promise<string[] | undefined> {
+    const userId = await this.#directory.userOf(from, { signal: AbortSignal.any([this.#engine.signal, AbortSignal.timeout(HELLO_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])]) })
+    if (userId === undefined) return undefined
+    const out: string[] = []
+    for (const { roomId, membership } of await this.#engine.rooms()) {
+      if (membership !== 'join') continue
+      if ((await this.#engine.room(roomId))?.membership(userId) === 'join') out.push(roomId)
+    }
+    return out
+  }
+
+  /**
+   * `/keyroom/link` on a linked device: a renewal. Taken when it is an attestation of this very
+   * device by its own user, newer than the one it holds; the device counter-signs it, stores it in
+   * its keystore and signs with it from now on. (Link offers with a code are for waiting devices.)
+   */
+  async #onOffer (offer: LinkOffer): Promise<LinkVerdict> {
+    if (offer.code !== undefined) return { ok: false, problem: 'refused', reason: 'this device is linked already' }
+    let full: unknown
+    try {
+      full = signJson(offer.attestation, this.deviceId, IDENTITY_KEY_ID, this.#device.deviceSeed)
+    } catch (err) {
+      return { ok: false, problem: 'malformed', reason: err instanceof Error ? err.message : String(err) }
+    }
+    const verdict = verifyAttestation(full, { now: this.#now() })
+    if (verdict.status !== 'valid') return { ok: false, problem: verdict.status === 'malformed' ? 'malformed' : 'refused', reason: `the attestation is ${verdict.status}` }
+    const { attestation } = verdict
+    if (attestation.upk !== this.userId || attestation.udk !== this.deviceId) return { ok: false, problem: 'refused', reason: 'not an attestation of this device by its user' }
+    if (!newerAttestation(attestation, this.#currentAttestation())) return { ok: false, problem: 'refused', reason: 'not newer than the attestation this device holds' }
+    await replaceAttestation(this.#options.dataDir, attestation.json)
+    this.#setAttestation(attestation.json)
+    this.#log('attestation renewed until %d', attestation.expiresTs ?? 0)
+    return { ok: true, attestation: attestation.json }
+  }
+
+  /**
+   * Records this device's attestation in a joined room's state when the state does not hold it (a
+   * linked or restored device's first event in the room, or a renewed attestation): a
+   * `keyroom.device` event by this device about itself (keyroom.1 K4 source 3).
+   */
+  async #ensureAttested (roomId: string): Promise<void> {
+    const stale = (view: RoomView): boolean => {
+      if (view.membership(this.userId) !== 'join') return false
+      const standing = deviceStanding(this.userId, this.deviceId, view.lookup(view.current), defaultAttestationCache)
+      // A revoked device cannot undo it; what it sends is refused by the rules anyway.
+      if (standing.revokedTs !== undefined) return false
+      return standing.attestation === undefined || newerAttestation(this.#currentAttestation(), standing.attestation)
+    }
+    const view = await this.#engine.room(roomId)
+    if (view === undefined || !stale(view)) return
+    await this.#engine.sendLocal(roomId, (v, context, originServerTs) => {
+      if (!stale(v)) throw new AlreadyDone('')
+      return buildDeviceAttestation(this.#device, context, { originServerTs, attestation: this.#device.attestation })
+    }).catch((err: unknown) => {
+      if (!(err instanceof AlreadyDone)) throw err
+    })
+  }
+
+  /** A local event, after making sure the room's state attests this device. */
+  async #sendLocal (roomId: string, build: (view: RoomView, context: RoomContext, originServerTs: number) => IdentifiedEvent): Promise<CheckedEvent> {
+    await this.#ensureAttested(roomId)
+    return await this.#engine.sendLocal(roomId, build)
+  }
+
+  /**
+   * Sends a `keyroom.device` event built by `build` in every room this user is joined to where
+   * `needed` says the state lacks it. Returns the number of rooms it went into; a room that refuses
+   * it is logged and skipped (the others still get it).
+   */
+  async #recordInRooms (needed: (view: RoomView) => boolean, build: (context: RoomContext, originServerTs: number) => IdentifiedEvent): Promise<number> {
+    let rooms = 0
+    for (const { roomId, membership } of await this.#engine.rooms()) {
+      if (membership !== 'join' || this.#stopping !== undefined) continue
+      try {
+        await this.#sendLocal(roomId, (v, context, originServerTs) => {
+          if (!needed(v)) throw new AlreadyDone('')
+          return build(context, originServerTs)
+        })
+        rooms++
+      } catch (err) {
+        if (!(err instanceof AlreadyDone)) this.#log('recording a device statement in %s failed: %s', roomId, err instanceof Error ? err.message : String(err))
+      }
+    }
+    return rooms
+  }
+
+  /** The state lacks `attestation` for its device (no record, an older one) and does not revoke it. */
+  #lacksAttestation (view: RoomView, attestation: Attestation): boolean {
+    const standing = deviceStanding(this.userId, attestation.udk, view.lookup(view.current), defaultAttestationCache)
+    return standing.revokedTs === undefined && (standing.attestation === undefined || newerAttestation(attestation, standing.attestation))
+  }
+
+  /**
+   * Offers `peer` (a device) an attestation by this user's UPK and returns it counter-signed.
+   * Throws `ERR_DEVICE_UNREACHABLE`, `ERR_LINK_REFUSED`, `ERR_PEER_BAD_MESSAGE`.
+   */
+  async #offerAttestation (peer: PeerId, deviceId: string, upkSeed: Uint8Array, offer: { expiresTs?: number, code?: string, via: readonly string[] }, signal: AbortSignal): Promise<AttestationJson> {
+    const issuedTs = this.#now()
+    if (offer.expiresTs !== undefined && (!Number.isSafeInteger(offer.expiresTs) || offer.expiresTs <= issuedTs)) {
+      throw new KeyroomError(ErrorCode.InvalidEvent, 'expiresTs must be a time in the future (ms since the epoch)')
+    }
+    const offered: Record<string, unknown> = { ...signJson(attestationBody({ upk: this.userId, udk: deviceId, issuedTs, expiresTs: offer.expiresTs }), this.userId, IDENTITY_KEY_ID, upkSeed) }
+    if (this.libp2p.getConnections(peer).length === 0) {
+      // At the link's addresses, else by PeerId (the peer store or DHT peer routing may know where).
+      const targets = offer.via.map(a => multiaddr(a).encapsulate(`/p2p/${peer.toString()}`))
+      let lastError: unknown
+      for (const target of [...(targets.length > 0 ? [targets] : []), peer]) {
+        try {
+          await this.libp2p.dial(target, { signal })
+          lastError = undefined
+          break
+        } catch (err) {
+          lastError = err
+          if (signal.aborted) break
+        }
+      }
+      if (lastError !== undefined) {
+        throw new KeyroomError(ErrorCode.DeviceUnreachable, `device ${deviceId} could not be reached`, {
+          hint: 'both devices must be on the same network (or share a bootstrap peer); show the link again on the new device', cause: lastError
+        })
+      }
+    }
+    const answer = await this.#deviceProtocols!.offer(peer, { attestation: offered, ...(offer.code === undefined ? {} : { code: offer.code }), via: this.multiaddrs() }, { signal })
+    const verdict = verifyAttestation(answer, { now: issuedTs })
+    if (verdict.status !== 'valid' || verdict.attestation.upk !== this.userId || verdict.attestation.udk !== deviceId ||
+      verdict.attestation.issuedTs !== issuedTs || verdict.attestation.expiresTs !== offer.expiresTs) {
+      throw new KeyroomError(ErrorCode.PeerBadMessage, `device ${deviceId} answered with something other than the attestation it was offered, counter-signed`)
+    }
+    return verdict.attestation.json
+  }
+
+  /** A device attestation this UPK holder made: keep it, record it in every room and the directory. */
+  async #adoptAttestation (json: AttestationJson): Promise<number> {
+    this.#book.noteAttestation(json)
+    this.#recordAttestations.set(json.udk, json)
+    const check = defaultAttestationCache.attestation(json)
+    if (!check.ok) throw new KeyroomError(ErrorCode.InvalidKeyMaterial, `the attestation is ${check.status}`)
+    const rooms = await this.#recordInRooms(v => this.#lacksAttestation(v, check.attestation),
+      (context, originServerTs) => buildDeviceAttestation(this.#device, context, { originServerTs, attestation: json }))
+    this.#republishIdentity()
+    this.#scheduleRenewal()
+    return rooms
+  }
+
+  async linkDevice (linkText: string, options: LinkDeviceOptions = {}): Promise<LinkedDevice> {
+    this.#assertRunning()
+    const upkSeed = this.#requireUserKey('link a device')
+    const link = parseLinkText(linkText)
+    if (link.deviceId === this.deviceId) throw new KeyroomError(ErrorCode.InvalidKey, 'that link is this device\'s own', { hint: 'scan the link the new device shows' })
+    if (this.#book.isRevoked(link.deviceId)) {
+      throw new KeyroomError(ErrorCode.Forbidden, `device ${link.deviceId} was revoked, and a revoked device key is never attested again`, {
+        hint: 'start the new device over on an empty data directory (it then makes a new key)'
+      })
+    }
+    const peer = peerIdFromDeviceKey(parseDeviceId(link.deviceId))
+    const signal = AbortSignal.any([this.#engine.signal, AbortSignal.timeout(LINK_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+    const attestation = await this.#offerAttestation(peer, link.deviceId, upkSeed, {
+      ...(options.expiresTs === undefined ? {} : { expiresTs: options.expiresTs }), code: link.code, via: link.via
+    }, signal)
+    const rooms = await this.#adoptAttestation(attestation)
+    this.#log('linked device %s (%d rooms)', link.deviceId, rooms)
+    return { deviceId: link.deviceId, ...(attestation.expires_ts === undefined ? {} : { expiresTs: attestation.expires_ts }), rooms }
+  }
+
+  /** The user a device belongs to, as the rooms held and the peers met say (`undefined`: not known). */
+  async #ownerOf (deviceId: string): Promise<string | undefined> {
+    if (this.#book.ownAttestation(deviceId) !== undefined) return this.userId
+    for (const { roomId } of await this.#engine.rooms()) {
+      const view = await this.#engine.room(roomId)
+      if (view === undefined) continue
+      const record = view.entry(RoomEventType.Device, deviceId)?.event
+      if (record !== undefined) return record.sender
+      for (const { event } of view.members()) {
+        const attestation = event.content.sender_key as Record<string, unknown> | undefined
+        if (attestation?.udk === deviceId && typeof attestation.upk === 'string') return attestation.upk
+      }
+    }
+    const peer = this.libp2p.getPeers().find(p => deviceIdOfPeer(p) === deviceId)
+    return peer === undefined ? undefined : this.#directory.knownUserOf(peer)
+  }
+
+  async revokeDevice (deviceId: string, options: RevokeDeviceOptions = {}): Promise<RevokedDeviceResult> {
+    this.#assertRunning()
+    const upkSeed = this.#requireUserKey('revoke a device')
+    parseDeviceId(deviceId)
+    if (deviceId === this.deviceId) {
+      throw new KeyroomError(ErrorCode.Forbidden, 'a device cannot revoke itself', { hint: 'revoke it from another device of yours (or one restored with the recovery phrase)' })
+    }
+    const owner = await this.#ownerOf(deviceId)
+    if (owner !== undefined && owner !== this.userId) throw new KeyroomError(ErrorCode.Forbidden, `device ${deviceId} belongs to another user (${owner})`)
+    const known = this.#book.revoked(deviceId)
+    const revocation = known?.userId === this.userId
+      ? known.revocation
+      : createRevocation({ upkSeed, udk: deviceId, revokedTs: this.#now(), ...(options.reason === undefined ? {} : { reason: options.reason }) })
+    this.#book.noteRevocation(revocation)
+    this.#recordRevocations.set(deviceId, revocation)
+    this.#recordAttestations.delete(deviceId)
+    const rooms = await this.#recordInRooms(
+      v => deviceStanding(this.userId, deviceId, v.lookup(v.current), defaultAttestationCache).revokedTs === undefined,
+      (context, originServerTs) => buildDeviceRevocation(this.#device, context, { originServerTs, revocation }))
+    this.#republishIdentity()
+    this.#log('revoked device %s (%d rooms)', deviceId, rooms)
+    return { deviceId, revokedTs: revocation.revoked_ts, rooms }
+  }
+
+  async devices (options: AbortOptions = {}): Promise<OwnDevice[]> {
+    this.#assertRunning()
+    const { devices } = await this.lookupUser(this.userId, options)
+    if (!devices.some(d => d.deviceId === this.deviceId)) devices.push({ deviceId: this.deviceId, revoked: false, connected: false })
+    return devices.map((device) => {
+      const own: OwnDevice = { ...device, current: device.deviceId === this.deviceId }
+      const attestation = this.#book.ownAttestation(device.deviceId)
+      if (attestation !== undefined) own.issuedTs = attestation.issuedTs
+      const revoked = this.#book.revoked(device.deviceId)
+      if (revoked !== undefined) Object.assign(own, { revoked: true, revokedTs: revoked.revokedTs })
+      return own
+    }).sort((a, b) => compareCodePoints(a.deviceId, b.deviceId))
+  }
+
+  // Renewal -----------------------------------------------------------------------------------
+
+  /** Devices whose renewal failed (not connected), and when to try again. */
+  readonly #renewRetryAt = new Map<string, number>()
+  #renewing = false
+
+  /** When an attestation is due for renewal (two thirds into its lifetime, or a retry time). */
+  #renewalDueAt (attestation: Attestation): number | undefined {
+    if (attestation.expiresTs === undefined || this.#book.isRevoked(attestation.udk)) return undefined
+    const due = attestation.issuedTs + Math.floor((attestation.expiresTs - attestation.issuedTs) * RENEW_AT_LIFETIME_FRACTION)
+    return Math.max(due, this.#renewRetryAt.get(attestation.udk) ?? 0)
+  }
+
+  /**
+   * Arms the renewal timer for the earliest due attestation of the user's devices. Only a device
+   * holding the UPK renews (its own attestation, and those of the user's other devices while they
+   * are connected); the timer is cleared on stop.
+   */
+  #scheduleRenewal (): void {
+    if (this.#upkSeed === undefined || this.#stopping !== undefined || this.#libp2p === undefined) return
+    clearTimeout(this.#renewTimer)
+    this.#renewTimer = undefined
+    let earliest: number | undefined
+    for (const attestation of this.#book.ownAttestations()) {
+      const due = this.#renewalDueAt(attestation)
+      if (due !== undefined && (earliest === undefined || due < earliest)) earliest = due
+    }
+    if (earliest === undefined) return
+    const delay = Math.min(Math.max(0, earliest - this.#now()), MAX_TIMER_MS)
+    this.#renewTimer = setTimeout(() => {
+      this.#renewTimer = undefined
+      this.#background(this.#renewDue())
+    }, delay)
+  }
+
+  async #renewDue (): Promise<void> {
+    if (this.#renewing || this.#stopping !== undefined) return
+    this.#renewing = true
+    try {
+      for (const attestation of this.#book.ownAttestations()) {
+        const due = this.#renewalDueAt(attestation)
+        if (due === undefined || this.#now() < due || this.#stopping !== undefined) continue
+        try {
+          await this.#renew(attestation)
+          this.#renewRetryAt.delete(attestation.udk)
+        } catch (err) {
+          this.#renewRetryAt.set(attestation.udk, this.#now() + RENEW_RETRY_MS)
+          this.#log('renewing the attestation of %s failed: %s', attestation.udk, err instanceof Error ? err.message : String(err))
+        }
+      }
+    } finally {
+      this.#renewing = false
+    }
+    this.#scheduleRenewal()
+  }
+
+  /** Renews one attestation for its lifetime again, from now. */
+  async #renew (attestation: Attestation): Promise<void> {
+    const upkSeed = this.#requireUserKey('renew an attestation')
+    const lifetime = attestation.expiresTs! - attestation.issuedTs
+    if (attestation.udk === this.deviceId) {
+      const issuedTs = this.#now()
+      const json = createAttestation({ upkSeed, udkSeed: this.#device.deviceSeed, issuedTs, expiresTs: issuedTs + lifetime })
+      await replaceAttestation(this.#options.dataDir, json)
+      this.#setAttestation(json)
+      this.#recordAttestations.set(json.udk, json)
+      for (const { roomId, membership } of await this.#engine.rooms()) {
+        if (membership === 'join') await this.#ensureAttested(roomId).catch((err: unknown) => { this.#log('recording the renewed attestation in %s failed: %s', roomId, err instanceof Error ? err.message : String(err)) })
+      }
+      this.#republishIdentity()
+      return
+    }
+    const peer = peerIdFromDeviceKey(parseDeviceId(attestation.udk))
+    if (this.libp2p.getConnections(peer).length === 0) throw new KeyroomError(ErrorCode.DeviceUnreachable, `device ${attestation.udk} is not connected`)
+    const json = await this.#offerAttestation(peer, attestation.udk, upkSeed, { expiresTs: this.#now() + lifetime, via: [] },
+      AbortSignal.any([this.#engine.signal, AbortSignal.timeout(LINK_TIMEOUT_MS)]))
+    await this.#adoptAttestation(json)
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Rooms
 
   async createRoom (options: CreateRoomOptions = {}): Promise<string> {
@@ -533,7 +1124,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     if (current === 'invite') {
       eventId = view.entry(RoomEventType.Member, userId)!.eventId
     } else {
-      const checked = await this.#engine.sendLocal(roomId, (v, context, originServerTs) => {
+      const checked = await this.#sendLocal(roomId, (v, context, originServerTs) => {
         // Retried after a failure: an invite stored meanwhile is reused, not sent twice.
         if (v.membership(userId) === 'invite' || v.membership(userId) === 'join') throw new AlreadyDone(v.entry(RoomEventType.Member, userId)!.eventId)
         return buildInvite(this.#device, context, { originServerTs, target: userId })
@@ -658,14 +1249,14 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   async kick (roomId: string, userId: string, reason?: string): Promise<string> {
     this.#assertRunning()
     parseUserId(userId)
-    return (await this.#engine.sendLocal(roomId, (_v, context, originServerTs) =>
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) =>
       buildKick(this.#device, context, { originServerTs, target: userId, ...(reason === undefined ? {} : { reason }) }))).eventId
   }
 
   async ban (roomId: string, userId: string, reason?: string): Promise<string> {
     this.#assertRunning()
     parseUserId(userId)
-    return (await this.#engine.sendLocal(roomId, (_v, context, originServerTs) =>
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) =>
       buildBan(this.#device, context, { originServerTs, target: userId, ...(reason === undefined ? {} : { reason }) }))).eventId
   }
 
@@ -675,7 +1266,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       throw new KeyroomError(ErrorCode.InvalidEvent, 'a message needs a string msgtype and a string body')
     }
     const { msgtype, body, ...extra } = content
-    return (await this.#engine.sendLocal(roomId, (_v, context, originServerTs) =>
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) =>
       buildMessage(this.#device, context, { originServerTs, msgtype, body, content: extra }))).eventId
   }
 
@@ -729,13 +1320,29 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   async lookupUser (userId: string, options: AbortOptions = {}): Promise<UserLookup> {
     this.#assertRunning()
     parseUserId(userId)
-    const devices = new Map<string, UserDevice>()
+    const devices = new Map<string, UserDevice & { issuedTs?: number }>()
     const connected = new Set(this.libp2p.getPeers().map(p => deviceIdOfPeer(p)))
-    const add = (deviceId: string, expiresTs: number | undefined, revoked: boolean): void => {
+    /**
+     * Merges what one source says of a device: revoked by any source stays revoked; the expiry
+     * shown is that of the newest attestation (latest `issued_ts`) any source holds — a renewal
+     * supersedes the attestation it replaces — or, from a source without the attestation, its
+     * expiry when nothing better is known.
+     */
+    const add = (deviceId: string, statement: { attestation?: unknown, expiresTs?: number | undefined }, revoked: boolean): void => {
       const known = devices.get(deviceId)
-      const device: UserDevice = { deviceId, revoked: revoked || known?.revoked === true, connected: connected.has(deviceId) }
-      const expiry = expiresTs ?? known?.expiresTs
-      if (expiry !== undefined) device.expiresTs = expiry
+      const device: UserDevice & { issuedTs?: number } = { deviceId, revoked: revoked || known?.revoked === true || this.#book.isRevoked(deviceId), connected: connected.has(deviceId) }
+      if (known?.expiresTs !== undefined) device.expiresTs = known.expiresTs
+      if (known?.issuedTs !== undefined) device.issuedTs = known.issuedTs
+      const check = statement.attestation === undefined ? undefined : defaultAttestationCache.attestation(statement.attestation)
+      if (check?.ok === true && check.attestation.udk === deviceId && check.attestation.upk === userId) {
+        if (device.issuedTs === undefined || check.attestation.issuedTs > device.issuedTs) {
+          device.issuedTs = check.attestation.issuedTs
+          if (check.attestation.expiresTs === undefined) delete device.expiresTs
+          else device.expiresTs = check.attestation.expiresTs
+        }
+      } else if (device.issuedTs === undefined && statement.expiresTs !== undefined) {
+        device.expiresTs = statement.expiresTs
+      }
       devices.set(deviceId, device)
     }
     // The directory is asked only when some peer is connected: a DHT lookup from an empty routing
@@ -745,7 +1352,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     for (const source of sources) {
       try {
         const signal = AbortSignal.any([this.#engine.signal, AbortSignal.timeout(DIRECTORY_LOOKUP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-        for (const device of await source.devicesOf(userId, { signal })) add(device.deviceId, device.expiresTs, device.revoked)
+        for (const device of await source.devicesOf(userId, { signal })) add(device.deviceId, device, device.revoked)
       } catch (err) {
         this.#log('directory lookup of %s failed: %s', userId, err instanceof Error ? err.message : String(err))
       }
@@ -757,16 +1364,17 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       for (const { event } of view.members()) {
         if (event.state_key !== userId || event.sender !== userId) continue
         const attestation = event.content.sender_key as Record<string, unknown> | undefined
-        if (typeof attestation?.udk === 'string' && attestation.upk === userId) {
-          add(attestation.udk, typeof attestation.expires_ts === 'number' ? attestation.expires_ts : undefined, false)
-        }
+        if (typeof attestation?.udk === 'string' && attestation.upk === userId) add(attestation.udk, { attestation }, false)
       }
       for (const { event } of view.entriesOfType(RoomEventType.Device)) {
         if (event.sender !== userId || typeof event.state_key !== 'string') continue
-        const attestation = event.content.attestation as Record<string, unknown> | undefined
-        add(event.state_key, typeof attestation?.expires_ts === 'number' ? attestation.expires_ts : undefined, event.content.revocation !== undefined)
+        add(event.state_key, { attestation: event.content.attestation }, event.content.revocation !== undefined)
       }
     }
+    // What this node knows besides: the user's attestations (own user) and revocations (any user).
+    if (userId === this.userId) for (const attestation of this.#book.ownAttestations()) add(attestation.udk, { attestation: attestation.json }, false)
+    for (const revocation of this.#book.revocationsOf(userId)) add(revocation.udk, {}, true)
+    for (const device of devices.values()) delete device.issuedTs
     return { userId, devices: [...devices.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0)) }
   }
 }

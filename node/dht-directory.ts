@@ -2,10 +2,12 @@
  * The identity directory (the DHT, `protocols/identity-dht/`) behind the node's
  * {@link DeviceDirectory} port, and the publishing of the node's own user record.
  */
+import { canonicalJson, compareCodePoints, verifyAttestation, verifyRevocation } from '../protocols/core/index.js'
 import { createUserRecord } from '../protocols/identity-dht/index.js'
+import { newerAttestation } from './device-book.js'
 import type { DeviceDirectory, DirectoryDevice } from './peer-directory.js'
-import type { AttestationJson, RevocationJson } from '../protocols/core/index.js'
-import type { IdentityDirectory } from '../protocols/identity-dht/index.js'
+import type { Attestation, AttestationJson, Revocation, RevocationJson } from '../protocols/core/index.js'
+import type { IdentityDirectory, UserRecord } from '../protocols/identity-dht/index.js'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** A user's devices as the DHT record lists them: attested ones, with their expiry and revocation. */
@@ -41,20 +43,74 @@ export async function publishOwnDevice (
   own: { userId: string, upkSeed: Uint8Array, attestation: AttestationJson },
   options: AbortOptions = {}
 ): Promise<number | undefined> {
-  const found = await directory.lookup(own.userId, { ...options, maxAge: 0, addresses: false })
-  const revoked = new Set(found?.record.revocations.map(r => r.udk) ?? [])
-  if (revoked.has(own.attestation.udk)) return undefined
-  const devices = new Map<string, AttestationJson>()
-  for (const attestation of found?.record.devices ?? []) if (!revoked.has(attestation.udk)) devices.set(attestation.udk, attestation.json)
-  const listed = devices.get(own.attestation.udk)
-  if (listed !== undefined && JSON.stringify(listed) === JSON.stringify(own.attestation)) {
-    // Already there: keep it alive from this device too.
-    await directory.publish(found!.record.bytes, options)
-    return undefined
+  return (await publishUserRecord(directory, { userId: own.userId, upkSeed: own.upkSeed, attestations: [own.attestation], revocations: [] }, options)).seq
+}
+
+/** Most devices and revocations a record holds (the directory's bounds, docs/dht.md). */
+const MAX_RECORD_DEVICES = 32
+const MAX_RECORD_REVOCATIONS = 64
+
+/** What {@link publishUserRecord} did. */
+export interface PublishedRecord {
+  /** The `seq` signed and published, or `undefined` when the DHT's record already said it all (re-published as is). */
+  seq: number | undefined
+  /** The newest record the DHT had before, if any (its revocations and attestations are worth knowing). */
+  found?: UserRecord
+}
+
+/**
+ * Publishes the user's record with `attestations` in it (each replacing an older attestation of
+ * its device) and `revocations` added, merged into the newest record the DHT has for the user (so
+ * nothing another device published is lost), under the next `seq`. Revoked devices are dropped from
+ * `devices`; a revocation, once in, stays (its earliest `revoked_ts`). When the merge changes
+ * nothing, the DHT's record is re-published as it is. Over the record's bounds, the oldest
+ * attestations and revocations give way.
+ */
+export async function publishUserRecord (
+  directory: Pick<IdentityDirectory, 'lookup' | 'publish'>,
+  change: { userId: string, upkSeed: Uint8Array, attestations: readonly AttestationJson[], revocations: readonly RevocationJson[] },
+  options: AbortOptions = {}
+): Promise<PublishedRecord> {
+  const found = await directory.lookup(change.userId, { ...options, maxAge: 0, addresses: false })
+  const record = found?.record
+  const revocations = new Map<string, Revocation>()
+  for (const revocation of record?.revocations ?? []) revocations.set(revocation.udk, revocation)
+  for (const json of change.revocations) {
+    const verdict = verifyRevocation(json)
+    if (verdict.status !== 'valid' || verdict.revocation.upk !== change.userId) continue
+    const known = revocations.get(verdict.revocation.udk)
+    if (known === undefined || verdict.revocation.revokedTs < known.revokedTs) revocations.set(verdict.revocation.udk, verdict.revocation)
   }
-  devices.set(own.attestation.udk, own.attestation)
-  const revocations: RevocationJson[] = found?.record.revocations.map(r => r.json) ?? []
+  const devices = new Map<string, Attestation>()
+  for (const attestation of record?.devices ?? []) devices.set(attestation.udk, attestation)
+  for (const json of change.attestations) {
+    const verdict = verifyAttestation(json, { now: 0 })
+    if ((verdict.status !== 'valid' && verdict.status !== 'expired') || verdict.attestation.upk !== change.userId) continue
+    const known = devices.get(verdict.attestation.udk)
+    if (known === undefined || newerAttestation(verdict.attestation, known)) devices.set(verdict.attestation.udk, verdict.attestation)
+  }
+  for (const udk of revocations.keys()) devices.delete(udk)
+
+  const keptDevices = [...devices.values()].sort((a, b) => b.issuedTs - a.issuedTs).slice(0, MAX_RECORD_DEVICES).map(a => a.json)
+  const keptRevocations = [...revocations.values()].sort((a, b) => b.revokedTs - a.revokedTs).slice(0, MAX_RECORD_REVOCATIONS).map(r => r.json)
+  const result: PublishedRecord = { seq: undefined }
+  if (record !== undefined) result.found = record
+  if (record !== undefined && sameStatements(record.devices.map(a => a.json), keptDevices) && sameStatements(record.revocations.map(r => r.json), keptRevocations)) {
+    // Already there: keep it alive from this device too.
+    await directory.publish(record.bytes, options)
+    return result
+  }
   const seq = (found?.seq ?? 0) + 1
-  await directory.publish(createUserRecord({ upkSeed: own.upkSeed, seq, devices: [...devices.values()], revocations }), options)
-  return seq
+  await directory.publish(createUserRecord({ upkSeed: change.upkSeed, seq, devices: keptDevices, revocations: keptRevocations }), options)
+  result.seq = seq
+  return result
+}
+
+/** Same statements, in any order (compared as canonical JSON, sorted by code points). */
+function sameStatements (a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false
+  const text = (list: readonly object[]): string[] => list.map(s => canonicalJson(s)).sort(compareCodePoints)
+  const x = text(a)
+  const y = text(b)
+  return x.every((s, i) => s === y[i])
 }

@@ -87,6 +87,11 @@ export interface KeyroomLibp2pOptions {
   pubsub?: Partial<GossipsubOpts>
   /** Start the node before returning (default true, as libp2p). */
   start?: boolean
+  /**
+   * Peers never to connect with, either way (checked when a connection is dialled and once its
+   * encryption names the remote): the node refuses devices their users revoked.
+   */
+  denyPeer?: (peer: PeerId) => boolean
 }
 
 /** Derive the device's libp2p private key from its 32-byte seed. Throws `ERR_INVALID_KEY_MATERIAL` on a wrong length. */
@@ -158,6 +163,15 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    ...(options.denyPeer === undefined
+      ? {}
+      : {
+          connectionGater: {
+            denyDialPeer: options.denyPeer,
+            denyInboundEncryptedConnection: options.denyPeer,
+            denyOutboundEncryptedConnection: options.denyPeer
+          }
+        }),
     services: {
       identify: identify(),
       ping: ping(),

@@ -56,17 +56,29 @@ export class PeerDirectory implements DeviceDirectory {
   readonly #now: () => number
   readonly #byDevice = new Map<string, Known>()
   readonly #asking = new Map<string, Promise<string | undefined>>()
+  readonly #isRevoked: (deviceId: string) => boolean
 
-  constructor (hello: () => Hello | undefined, log: Logger, now: () => number) {
+  /**
+   * @param isRevoked - devices whose user revoked them: their hello never counts (default: none).
+   */
+  constructor (hello: () => Hello | undefined, log: Logger, now: () => number, isRevoked: (deviceId: string) => boolean = () => false) {
     this.#hello = hello
     this.#log = log
     this.#now = now
+    this.#isRevoked = isRevoked
   }
 
-  /** The user of a peer already met, without asking. */
+  /**
+   * The user of a peer already met, without asking — while the attestation it showed is in force
+   * and the device is not revoked (an attestation that lapsed since counts no more: the peer is
+   * asked again, and a renewed device shows its new attestation).
+   */
   knownUserOf (peer: PeerId): string | undefined {
     const deviceId = deviceIdOfPeer(peer)
-    return deviceId === undefined ? undefined : this.#byDevice.get(deviceId)?.userId
+    if (deviceId === undefined || this.#isRevoked(deviceId)) return undefined
+    const known = this.#byDevice.get(deviceId)
+    if (known === undefined || (known.expiresTs !== undefined && this.#now() >= known.expiresTs)) return undefined
+    return known.userId
   }
 
   /** The user of a peer: known, or asked by hello (once at a time per peer). `undefined` if it will not say. */
@@ -105,6 +117,10 @@ export class PeerDirectory implements DeviceDirectory {
   learn (peer: PeerId, statement: unknown): string | undefined {
     const deviceId = deviceIdOfPeer(peer)
     if (deviceId === undefined) return undefined
+    if (this.#isRevoked(deviceId)) {
+      this.#log('peer %p is a revoked device', peer)
+      return undefined
+    }
     const verdict = verifyAttestation(statement, { now: this.#now() })
     if (verdict.status !== 'valid') {
       this.#log('peer %p sent an attestation that is %s', peer, verdict.status)
@@ -132,7 +148,7 @@ export class PeerDirectory implements DeviceDirectory {
     const out: DirectoryDevice[] = []
     for (const [deviceId, known] of this.#byDevice) {
       if (known.userId !== userId) continue
-      const device: DirectoryDevice = { deviceId, attestation: known.attestation, revoked: false }
+      const device: DirectoryDevice = { deviceId, attestation: known.attestation, revoked: this.#isRevoked(deviceId) }
       if (known.expiresTs !== undefined) device.expiresTs = known.expiresTs
       out.push(device)
     }

@@ -26,7 +26,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  ErrorCode, KeyroomError, RoomEventType, compareCodePoints, decide, parseJson, stateMapKey
+  ErrorCode, KeyroomError, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, stateMapKey
 } from '../protocols/core/index.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
@@ -78,6 +78,13 @@ export interface RoomEngineInit {
   now: () => number
   /** Who a remote peer is (its user), for sync access. */
   userOfPeer: (peer: PeerId, options?: AbortOptions) => Promise<string | undefined>
+  /** Whether a device (`^…`) is revoked as far as the node knows (any room, the directory): refused sync. */
+  isRevokedDevice?: (deviceId: string) => boolean
+  /**
+   * A `keyroom.device` or `m.room.member` event was stored as accepted or soft-failed (durable): what
+   * it says about devices (revocations, the own user's attestations) is the node's to keep.
+   */
+  onDeviceEvent?: (roomId: string, event: RoomEvent) => void
 }
 
 /** One member as `members()` lists it. */
@@ -125,6 +132,8 @@ export class RoomEngine {
   readonly #log: Logger
   readonly #now: () => number
   readonly #userOfPeer: RoomEngineInit['userOfPeer']
+  readonly #isRevokedDevice: (deviceId: string) => boolean
+  readonly #onDeviceEvent: RoomEngineInit['onDeviceEvent']
   #net: EngineNetwork | undefined
   readonly #views = new Map<string, Promise<RoomView | undefined>>()
   readonly #queues = new Map<string, SerialQueue>()
@@ -143,6 +152,8 @@ export class RoomEngine {
     this.#log = init.log
     this.#now = init.now
     this.#userOfPeer = init.userOfPeer
+    this.#isRevokedDevice = init.isRevokedDevice ?? (() => false)
+    this.#onDeviceEvent = init.onDeviceEvent
     setMaxListeners(Infinity, this.#stopping.signal)
   }
 
@@ -467,6 +478,7 @@ export class RoomEngine {
   /** Typed API events for a durable event. */
   #announce (view: RoomView, checked: CheckedEvent, decision: Decision, changedMembers: string[], previous: Map<string, Membership | undefined>): void {
     const { eventId, event } = checked
+    if (decision.kind !== 'rejected' && (event.type === RoomEventType.Device || event.type === RoomEventType.Member)) this.#onDeviceEvent?.(view.roomId, event)
     if (decision.kind === 'accepted' && event.type === RoomEventType.Message) {
       this.#events.emit('message', messageOf(eventId, event))
     }
@@ -739,15 +751,22 @@ export class RoomEngine {
   // Serving sync
 
   /**
-   * Sync access: may this peer read the room? Anyone for a `public` room (a joiner must read the
-   * state to join); otherwise a device of a user who is joined or invited in the current state. The
-   * device's user comes from the hello exchange, or from the attestations in the room's member events.
+   * Sync access: may this peer read the room? Never a device its user revoked (known from any room
+   * or the directory, or from this room's `keyroom.device` record of it). Otherwise anyone for a
+   * `public` room (a joiner must read the state to join), else a device of a user who is joined or
+   * invited in the current state. The device's user comes from the hello exchange (an attestation
+   * in force now), or from the attestations in the room's member events.
    */
   readonly authorize = async (peer: PeerId, roomId: string, options: AbortOptions = {}): Promise<boolean> => {
+    const deviceId = deviceIdOfPeer(peer)
+    if (deviceId !== undefined && this.#isRevokedDevice(deviceId)) return false
     const view = await this.room(roomId)
     if (view === undefined) return false
+    const record = deviceId === undefined ? undefined : view.entry(RoomEventType.Device, deviceId)?.event
+    if (deviceId !== undefined && record !== undefined && record.content.revocation !== undefined &&
+      deviceStanding(record.sender, deviceId, view.lookup(view.current), defaultAttestationCache).revokedTs !== undefined) return false
     if (view.joinRule() === 'public') return true
-    const userId = await this.#userOfPeer(peer, options) ?? userOfDeviceInRoom(view, peer)
+    const userId = await this.#userOfPeer(peer, options) ?? userOfDeviceInRoom(view, peer, this.#now())
     if (userId === undefined) return false
     const membership = view.membership(userId)
     return membership === 'join' || membership === 'invite'
@@ -805,16 +824,27 @@ function messageOf (eventId: string, event: RoomEvent): RoomMessage {
   return { roomId: event.room_id, eventId, sender: event.sender, content: event.content, originServerTs: event.origin_server_ts }
 }
 
-/** The user whose member event in the room's current state carries an attestation of the peer's device. */
-function userOfDeviceInRoom (view: RoomView, peer: PeerId): string | undefined {
+/**
+ * The user of whom the room's current state holds an attestation of the peer's device in force at
+ * `now` (their member event's `sender_key`, or their `keyroom.device` record of it), unrevoked.
+ */
+function userOfDeviceInRoom (view: RoomView, peer: PeerId, now: number): string | undefined {
   const deviceId = deviceIdOfPeer(peer)
   if (deviceId === undefined) return undefined
+  const candidates = new Set<string>()
   for (const { event } of view.members()) {
     const attestation = event.content.sender_key
     if (typeof attestation === 'object' && attestation !== null && (attestation as Record<string, unknown>).udk === deviceId &&
       (attestation as Record<string, unknown>).upk === event.sender && event.state_key === event.sender) {
-      return event.sender
+      candidates.add(event.sender)
     }
+  }
+  const record = view.entry(RoomEventType.Device, deviceId)?.event
+  if (record !== undefined) candidates.add(record.sender)
+  for (const userId of candidates) {
+    const standing = deviceStanding(userId, deviceId, view.lookup(view.current), defaultAttestationCache)
+    const expiresTs = standing.attestation?.expiresTs
+    if (standing.attestation !== undefined && standing.revokedTs === undefined && (expiresTs === undefined || now < expiresTs)) return userId
   }
   return undefined
 }
