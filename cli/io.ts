@@ -44,6 +44,11 @@ export interface CliIo {
 
 /** The real process: stdout/stderr/stdin, signals, environment, platform, home and working directory. */
 export function processIo (): CliIo {
+  // A reader that goes away (`keyroom --json start | head -1`) must not crash a running node on its
+  // next line of output: writes to a closed pipe are dropped instead.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err })
+  }
   return {
     stdout: (text) => { process.stdout.write(text) },
     stderr: (text) => { process.stderr.write(text) },

@@ -104,7 +104,7 @@ USER is a user ID ('~…') or a keyroom:u/… link. Quote IDs in a shell: '!…'
       const result = await callNode<{ rooms: RoomSummary[] }>(ctx, 'room.list')
       output(ctx, result, () => result.rooms.length === 0
         ? "no rooms yet: create one with 'keyroom room create --name NAME', or join one with 'keyroom room join LINK'"
-        : result.rooms.map((r) => `${r.roomId}  ${pad(r.membership ?? '-', 6)}  ${r.name === undefined ? '' : safeLine(r.name)}`).join('\n'))
+        : result.rooms.map((r) => `${r.roomId}  ${pad(r.membership ?? '-', 6)}  ${r.name === undefined ? '' : safeLine(r.name)}`.trimEnd()).join('\n'))
     })
 
   room
