@@ -8,31 +8,8 @@ import { parseJson } from '../../node/index.js'
 import { userRecordKey } from '../../protocols/identity-dht/index.js'
 import { parseLinkText } from '../../node/link-text.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { bodies, startNode, tempDir } from './fixtures.js'
-import type { KeyroomNode } from '../../node/index.js'
-
-/** Invite and join `node` into `roomId` (connected to `inviter`). */
-export async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-}
-
-/**
- * Start a device waiting to be linked, and link it from `holder` (which holds the UPK). Resolves
- * with the new device's running node.
- */
-export async function linkNewDevice (holder: KeyroomNode, name: string, options: { expiresTs?: number, now?: () => number } = {}): Promise<KeyroomNode> {
-  let text: string | undefined
-  const pending = startNode(name, { dataDir: await tempDir(), link: { onRequest: (request) => { text = request.text } }, ...(options.now === undefined ? {} : { now: options.now }) })
-  const linkText = await waitFor(() => text, { message: 'the new device shows its link' })
-  const linked = await holder.linkDevice(linkText, options.expiresTs === undefined ? {} : { expiresTs: options.expiresTs })
-  const node = await pending
-  expect(linked.deviceId).toBe(node.deviceId)
-  return node
-}
+import { inviteAndJoin } from './devices-fixtures.js'
+import { bodies, startNode } from './fixtures.js'
 
 describe('linking a second device', () => {
   it('makes the new device a full device of the user: it gets the rooms and their history, and speaks in them', async () => {
