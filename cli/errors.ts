@@ -11,7 +11,7 @@ export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 /** Exit code when no node runs for the data directory, so scripts can start one and retry. */
 export const EXIT_NO_NODE = 3
-/** Exit code for a feature the node does not support yet (e.g. `device link`). */
+/** Exit code for a feature the node does not support (`ERR_NOT_SUPPORTED`; reserved: no command ends with it today). */
 export const EXIT_NOT_SUPPORTED = 4
 
 /** Exit codes of errors that have one of their own; every other error exits {@link EXIT_FAILURE}. */

@@ -35,6 +35,7 @@ interface StartOptions {
   mdns: boolean
   passphraseFile?: string
   detach?: boolean
+  link?: boolean
 }
 
 /** The log of a node started with `--detach`, in its data directory. */
@@ -55,6 +56,7 @@ export function registerStartCommand (program: Command, ctx: CliContext): void {
     .option('--bootstrap <multiaddr...>', 'peers to connect to at start (multiaddrs ending in /p2p/<peer ID>)')
     .option('--no-mdns', 'do not look for peers on the local network (mDNS)')
     .option('--passphrase-file <file>', 'the passphrase of encrypted keys is in FILE (or set $KEYROOM_PASSPHRASE)')
+    .option('--link', 'a new device of an existing user: show a keyroom:link/… text, wait until a device holding the user key links it (\'keyroom device link\'), then run')
     .option('--detach', `run the node in the background (its output goes to ${DETACHED_LOG_NAME} in the data directory); returns once it accepts commands`)
     .addHelpText('after', `
 Examples:
@@ -75,8 +77,18 @@ async function start (ctx: CliContext, options: StartOptions): Promise<void> {
   const passphrase = await readPassphrase(ctx, options.passphraseFile)
 
   const { hasIdentity } = await import('../../store/index.js')
-  if (!(await hasIdentity(dataDir))) {
-    throw new KeyroomError(ErrorCode.NoIdentity, `no identity in ${dataDir}`, { hint: `create one first with 'keyroom --data-dir ${dataDir} init'` })
+  const identity = await hasIdentity(dataDir)
+  if (options.link === true) {
+    if (identity) {
+      throw new KeyroomError(ErrorCode.IdentityExists, `${dataDir} already has an identity: it is a device already`, {
+        hint: `start it without --link, or give the new device a data directory of its own`
+      })
+    }
+    if (options.detach === true) throw usageError('--link runs in the foreground: it shows the link to enter on your other device', 'leave out --detach')
+  } else if (!identity) {
+    throw new KeyroomError(ErrorCode.NoIdentity, `no identity in ${dataDir}`, {
+      hint: `create one first with 'keyroom --data-dir ${dataDir} init' (or make this a device of an existing user with 'keyroom start --link')`
+    })
   }
   if (await probeSocket(socket) === 'live') {
     throw new KeyroomError(ErrorCode.NodeRunning, `a node is already running for ${dataDir}`, {
@@ -90,14 +102,26 @@ async function start (ctx: CliContext, options: StartOptions): Promise<void> {
   }
 
   const { createNode } = await import('../../node/index.js')
-  const node = await createNode({
-    dataDir,
-    createIdentity: false,
-    mdns: options.mdns,
-    ...(listen === undefined ? {} : { listen }),
-    ...(bootstrap === undefined ? {} : { bootstrap }),
-    ...(passphrase === undefined ? {} : { passphrase })
-  })
+  // While a new device waits to be linked, Ctrl-C gives up waiting (the same link works next time).
+  const giveUp = new AbortController()
+  const unlistenWaiting = options.link === true ? io.onStopSignal(() => { giveUp.abort() }) : () => {}
+  let node: KeyroomNode
+  try {
+    node = await createNode({
+      dataDir,
+      createIdentity: false,
+      mdns: options.mdns,
+      ...(listen === undefined ? {} : { listen }),
+      ...(bootstrap === undefined ? {} : { bootstrap }),
+      ...(passphrase === undefined ? {} : { passphrase }),
+      ...(options.link === true ? { link: { onRequest: (request: LinkShown) => { printLinkRequest(ctx, request) }, signal: giveUp.signal } } : {})
+    })
+  } catch (err) {
+    if (giveUp.signal.aborted) throw new CliError('stopped waiting to be linked', 'run the same command again when ready: the same link still works')
+    throw err
+  } finally {
+    unlistenWaiting()
+  }
 
   let requested!: () => void
   const stopRequested = new Promise<void>((resolve) => { requested = resolve })
@@ -142,6 +166,29 @@ async function start (ctx: CliContext, options: StartOptions): Promise<void> {
   }
   if (json) io.stdout(JSON.stringify({ event: 'stopped' }) + '\n')
   else io.stdout('keyroom node stopped\n')
+}
+
+/** What a waiting device shows (node/link-request.ts `LinkRequest`). */
+interface LinkShown {
+  readonly text: string
+  readonly deviceId: string
+  readonly multiaddrs: readonly string[]
+}
+
+function printLinkRequest (ctx: CliContext, request: LinkShown): void {
+  if (ctx.globals().json === true) {
+    ctx.io.stdout(JSON.stringify({ event: 'link', text: request.text, deviceId: request.deviceId, multiaddrs: request.multiaddrs }) + '\n')
+    return
+  }
+  ctx.io.stdout([
+    `This device (${request.deviceId}) is not linked to a user yet.`,
+    'On a device that holds your user key (the first one, or one restored with init --recover), run:',
+    '',
+    `  keyroom device link '${request.text}'`,
+    '',
+    'Waiting to be linked… (Ctrl-C gives up; the same link works next time)',
+    ''
+  ].join('\n'))
 }
 
 function printReady (ctx: CliContext, node: KeyroomNode, socket: string, dataDir: string): void {

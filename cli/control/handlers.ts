@@ -3,7 +3,7 @@
  * of them before the node is asked anything), call the node, shape a JSON result. `subscribe` lives in server.ts, next to the connections.
  */
 import {
-  ErrorCode, KeyroomError, formatUserUri, parseKeyroomUri, parseRoomId, parseUserId
+  ErrorCode, KeyroomError, formatUserUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId
 } from '../../protocols/core/index.js'
 import { CONTROL_PROTOCOL_VERSION } from './protocol.js'
 import type { ControlMethod } from './protocol.js'
@@ -13,7 +13,8 @@ import type { KeyroomNode } from '../../node/index.js'
 /** The part of a node the control socket drives (a test can hand in a stub). */
 export type ControlNode = Pick<KeyroomNode,
   'userId' | 'deviceId' | 'peerId' | 'multiaddrs' | 'connect' | 'peers' | 'createRoom' | 'invite' | 'join' | 'leave' | 'kick' | 'ban' |
-  'send' | 'messages' | 'members' | 'lookupUser' | 'rooms' | 'roomUri' | 'catchUp' | 'addEventListener' | 'removeEventListener'>
+  'send' | 'messages' | 'members' | 'lookupUser' | 'rooms' | 'roomUri' | 'catchUp' | 'addEventListener' | 'removeEventListener' |
+  'holdsUserKey' | 'devices' | 'linkDevice' | 'revokeDevice'>
 
 /** Facts about the daemon that `hello` and `status` report. */
 export interface DaemonInfo {
@@ -209,22 +210,24 @@ export function controlHandlers ({ node, info, sync, stop }: HandlerDeps): Recor
       return { ...found, uri: formatUserUri(userId), self: userId === node.userId }
     },
 
-    'device.list': async (_params, call) => {
-      const found = await node.lookupUser(node.userId, { signal: call.signal })
-      const devices = found.devices.map((d) => ({ ...d, current: d.deviceId === node.deviceId }))
-      if (!devices.some((d) => d.current)) devices.unshift({ deviceId: node.deviceId, revoked: false, connected: false, current: true })
-      return { userId: node.userId, devices }
+    'device.list': async (_params, call) => ({
+      userId: node.userId,
+      holdsUserKey: node.holdsUserKey,
+      devices: await node.devices({ signal: call.signal })
+    }),
+
+    'device.link': async (params, call) => {
+      const link = reqString(params, 'link')
+      return await node.linkDevice(link, { signal: call.signal })
     },
 
-    'device.link': async () => { throw notSupported('linking a new device') },
-    'device.revoke': async () => { throw notSupported('revoking a device') }
+    'device.revoke': async (params) => {
+      const deviceId = reqString(params, 'device')
+      const reason = optString(params, 'reason')
+      parseDeviceId(deviceId)
+      return await node.revokeDevice(deviceId, reason === undefined ? {} : { reason })
+    }
   }
-}
-
-function notSupported (what: string): KeyroomError {
-  return new KeyroomError(ErrorCode.NotSupported, `${what} is not supported by this node yet`, {
-    hint: "to use this identity on another device now, run 'keyroom init --recover' there with your recovery phrase"
-  })
 }
 
 /**

@@ -219,8 +219,8 @@ describe('keyroom CLI end to end', () => {
     // No running node: exit 3.
     const empty = join(root, 'nobody')
     expectOneError(await keyroom(empty, ['room', 'list']), 3, new RegExp(`^keyroom: no running node for ${empty}$`))
-    // Not supported yet: exit 4.
-    expectOneError(await keyroom(dirs.alice, ['device', 'link']), 4, /not supported/)
+    // A malformed device link, refused by the node: exit 1.
+    expectOneError(await keyroom(dirs.alice, ['device', 'link', 'keyroom:link/^nope?code=x']), 1, /link/)
     // A second daemon on the same data directory.
     expectOneError(await keyroom(dirs.alice, ['start', ...LISTEN]), 1, /already running/)
     // A wrong passphrase: exit 1, and no socket is left behind.
@@ -246,6 +246,34 @@ describe('keyroom CLI end to end', () => {
     await waitFor(async () => { try { process.kill(started.pid, 0); return false } catch { return true } }, { timeout: 10_000, message: 'the background node exits' })
     expectOneError(await keyroom(sealed, ['start', '--detach', ...LISTEN], { env: { KEYROOM_PASSPHRASE: 'wrong one' } }), 1, /^keyroom: wrong passphrase$/)
   }, 45_000)
+
+  it('links a new device (start --link, device link), which gets the rooms; then revokes it', async () => {
+    const phoneDir = join(root, 'alice-phone')
+    const phone = new Daemon(phoneDir, [...LISTEN, '--link'])
+    daemons.push(phone)
+    const shown = await phone.event<{ text: string, deviceId: string }>('link')
+    expect(shown.text.startsWith(`keyroom:link/${shown.deviceId}?`)).toBe(true)
+    const linked = json<{ deviceId: string, rooms: number }>(await keyroom(dirs.alice, ['--json', 'device', 'link', shown.text], { timeout: 60_000 }))
+    expect(linked).toMatchObject({ deviceId: shown.deviceId, rooms: 1 })
+    const ready = await phone.ready()
+    expect(ready).toMatchObject({ userId: users.alice, deviceId: shown.deviceId })
+
+    const expected = (await history(dirs.alice)).map((m) => m.eventId)
+    await waitFor(async () => {
+      try { return (await history(phoneDir)).map((m) => m.eventId).join() === expected.join() } catch { return false }
+    }, { timeout: 15_000, interval: 250, message: 'the new device gets the room and its history' })
+    const listed = json<{ holdsUserKey: boolean, devices: Array<{ deviceId: string, current: boolean, revoked: boolean }> }>(await keyroom(dirs.alice, ['--json', 'device', 'list']))
+    expect(listed.holdsUserKey).toBe(true)
+    expect(listed.devices.map((d) => d.deviceId).sort()).toEqual([alice.deviceId, shown.deviceId].sort())
+    // The new device does not hold the user key: it can neither link nor revoke.
+    expectOneError(await keyroom(phoneDir, ['device', 'revoke', alice.deviceId]), 1, /user key/)
+
+    const revoked = json<{ deviceId: string, rooms: number }>(await keyroom(dirs.alice, ['--json', 'device', 'revoke', shown.deviceId, '--reason', 'lost']))
+    expect(revoked).toMatchObject({ deviceId: shown.deviceId, rooms: 1 })
+    const after = json<{ devices: Array<{ deviceId: string, revoked: boolean }> }>(await keyroom(dirs.alice, ['--json', 'device', 'list']))
+    expect(after.devices.find((d) => d.deviceId === shown.deviceId)?.revoked).toBe(true)
+    expect(await phone.stop('SIGTERM')).toBe(0)
+  }, 60_000)
 
   it('stops cleanly on SIGTERM and on `keyroom stop`: exit 0, socket removed', async () => {
     const carol = daemons[2]!

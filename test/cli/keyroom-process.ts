@@ -88,16 +88,21 @@ export class Daemon {
 
   /** Waits for the ready line (or fails with the daemon's output if it exits or takes too long). */
   async ready (timeout = 20_000): Promise<Ready> {
+    return await this.event<Ready>('ready', timeout)
+  }
+
+  /** Waits for the first line `{"event": name, …}` (or fails with the daemon's output). */
+  async event<T> (name: string, timeout = 20_000): Promise<T> {
     const deadline = Date.now() + timeout
     let exitCode: number | null | undefined
     void this.exited.then((code) => { exitCode = code })
     while (Date.now() < deadline) {
-      const ready = this.events().find((e) => e.event === 'ready')
-      if (ready !== undefined) return ready as unknown as Ready
+      const found = this.events().find((e) => e.event === name)
+      if (found !== undefined) return found as T
       if (exitCode !== undefined) break
       await new Promise((r) => setTimeout(r, 25))
     }
-    throw new Error(`keyroom start ${exitCode === undefined ? 'was not ready in time' : `exited ${exitCode}`}\nstdout: ${this.lines.join('\n')}\nstderr: ${this.stderr}`)
+    throw new Error(`keyroom start ${exitCode === undefined ? `printed no ${name} line in time` : `exited ${exitCode}`}\nstdout: ${this.lines.join('\n')}\nstderr: ${this.stderr}`)
   }
 
   /** Sends a signal and waits for the exit code (SIGKILL after `timeout`). */

@@ -86,16 +86,25 @@ describe('commands against a running node', () => {
     expect((await cli(dataDir, ['room', 'history', 'den', '--limit', '1'])).out).toMatch(/\* you waves\n$/)
   })
 
-  it('whois and device list; device link and revoke are not supported yet (exit 4)', async () => {
+  it('whois; device list, link and revoke', async () => {
     const { dataDir, node } = await serveStub()
     const whois = await cli(dataDir, ['whois', ids.user(2)])
     expect(whois.out).toBe(`user ${ids.user(2)}\n  link  keyroom:u/${ids.user(2)}\n  no devices known: none is connected, and they share no room with you\n`)
-    expect((await cli(dataDir, ['device', 'list'])).out).toBe(`user ${node.userId}\n  ${node.deviceId}  this device\n`)
-    for (const args of [['device', 'link'], ['device', 'revoke', ids.device(2)]]) {
-      const result = await cli(dataDir, args)
-      expect(result.code).toBe(4)
-      expect(result.err).toMatch(/^keyroom: .* is not supported by this node yet\nhint: /)
-    }
+    expect((await cli(dataDir, ['device', 'list'])).out).toBe(`user ${node.userId}\n  ${node.deviceId}  not connected  (this device)\nthis device holds your user key: it can link and revoke devices\n`)
+
+    const text = `keyroom:link/${ids.device(9)}?code=abc&via=/ip4/127.0.0.1/tcp/1/p2p/12D3KooWx`
+    expect((await cli(dataDir, ['device', 'link', text])).out).toBe(`Linked ${ids.device(9)} to your user; recorded in 0 rooms\n`)
+    expect(node.calls.at(-1)).toEqual(['linkDevice', [text]])
+    const revoked = await cli(dataDir, ['--json', 'device', 'revoke', ids.device(9), '--reason', 'lost'])
+    expect(JSON.parse(revoked.out)).toEqual({ deviceId: ids.device(9), revokedTs: new Date(2026, 0, 2, 3, 4).getTime(), rooms: 0 })
+    expect(node.calls.at(-1)).toEqual(['revokeDevice', [ids.device(9), { reason: 'lost' }]])
+    expect((await cli(dataDir, ['device', 'list'])).out).toContain(`  ${ids.device(9)}  not connected, REVOKED\n`)
+
+    node.holdsUserKey = false
+    const refused = await cli(dataDir, ['device', 'link', text])
+    expect(refused.code).toBe(1)
+    expect(refused.err).toBe('keyroom: this device does not hold the user key\nhint: link from the device that does\n')
+    expect((await cli(dataDir, ['device', 'list'])).out).toMatch(/does not hold your user key/)
   })
 
   it('stop asks the daemon to stop', async () => {
@@ -124,6 +133,9 @@ describe('commands against a running node', () => {
       [['whois', `keyroom:r/${ids.room(2)}`], /is a room link, not a user link/],
       [['connect', 'localhost:4001'], /is not a multiaddr/],
       [['chat', 'x', '--history', 'all'], /--history all is not a number/],
+      [['device', 'link', 'https://example.org'], /is not a device link/],
+      [['device', 'revoke', '~user'], /invalid device ID/],
+      [['start', '--link', '--detach'], /--link runs in the foreground/],
       [['start', '--listen', 'nonsense'], /--listen nonsense is not a multiaddr/],
       [['start', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'], /does not name a peer/],
       [['room'], /./]
@@ -144,6 +156,6 @@ describe('commands against a running node', () => {
     const dir = join(await tempDir(), 'empty')
     const result = await cli(dir, ['start'])
     expect(result.code).toBe(1)
-    expect(result.err).toBe(`keyroom: no identity in ${dir}\nhint: create one first with 'keyroom --data-dir ${dir} init'\n`)
+    expect(result.err).toBe(`keyroom: no identity in ${dir}\nhint: create one first with 'keyroom --data-dir ${dir} init' (or make this a device of an existing user with 'keyroom start --link')\n`)
   })
 })

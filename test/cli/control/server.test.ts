@@ -44,10 +44,11 @@ describe('control server', () => {
     expect(served.logs.join('')).toMatch(/history failed: TypeError: boom/)
 
     served.node.rooms = async () => []
-    raw.send(`{"id":2,"method":"history","params":{"room":"${ids.room(9)}"}}\n{"id":3,"method":"device.link"}\n`)
+    served.node.holdsUserKey = false
+    raw.send(`{"id":2,"method":"history","params":{"room":"${ids.room(9)}"}}\n{"id":3,"method":"device.link","params":{"link":"keyroom:link/x"}}\n`)
     await waitFor(() => raw.lines().length === 3)
     expect(raw.lines()[1]).toMatchObject({ id: 2, ok: false, error: { code: 'ERR_UNKNOWN_ROOM', message: `room ${ids.room(9)} is not known to this node` } })
-    expect(raw.lines()[2]).toMatchObject({ id: 3, ok: false, error: { code: 'ERR_NOT_SUPPORTED', hint: expect.stringMatching(/init --recover/) } })
+    expect(raw.lines()[2]).toMatchObject({ id: 3, ok: false, error: { code: 'ERR_NO_USER_KEY', hint: 'link from the device that does' } })
   })
 
   it('refuses a request line over the bound, then hangs up; other connections are unaffected', async () => {

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, KeyroomError, formatDeviceId, formatRoomId, formatUserId, formatRoomUri } from '../../../protocols/core/index.js'
 import type { ControlNode } from '../../../cli/control/handlers.js'
-import type { MessageContent, PeerSummary, RoomMember, RoomMessage, RoomSummary, UserLookup } from '../../../node/index.js'
+import type { MessageContent, PeerSummary, RoomMember, RoomMessage, RoomSummary, UserDevice, UserLookup } from '../../../node/index.js'
 
 /** A deterministic ID of each kind from a small number. */
 export const ids = {
@@ -102,6 +102,26 @@ export class StubNode extends EventTarget {
 
   async lookupUser (userId: string): Promise<UserLookup> {
     return { userId, devices: userId === this.userId ? [{ deviceId: this.deviceId, revoked: false, connected: false }] : [] }
+  }
+
+  holdsUserKey = true
+  revoked = new Set<string>()
+
+  async devices (): Promise<Array<UserDevice & { current: boolean }>> {
+    return [{ deviceId: this.deviceId, revoked: false, connected: false, current: true },
+      ...[...this.revoked].map((deviceId) => ({ deviceId, revoked: true, connected: false, current: false }))]
+  }
+
+  async linkDevice (text: string): Promise<{ deviceId: string, rooms: number }> {
+    if (!this.holdsUserKey) throw new KeyroomError('ERR_NO_USER_KEY', 'this device does not hold the user key', { hint: 'link from the device that does' })
+    this.calls.push(['linkDevice', [text]])
+    return { deviceId: ids.device(9), rooms: this.rooms_.length }
+  }
+
+  async revokeDevice (deviceId: string, options: { reason?: string } = {}): Promise<{ deviceId: string, revokedTs: number, rooms: number }> {
+    this.calls.push(['revokeDevice', [deviceId, options]])
+    this.revoked.add(deviceId)
+    return { deviceId, revokedTs: new Date(2026, 0, 2, 3, 4).getTime(), rooms: this.rooms_.length }
   }
 
   async rooms (): Promise<RoomSummary[]> {
