@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process'
 import { open, readFile } from 'node:fs/promises'
 import { join as joinPath, resolve as resolvePath } from 'node:path'
 import type { Command } from 'commander'
-import { ErrorCode, KeyroomError } from '../../protocols/core/index.js'
+import { ErrorCode, KeyroomError, formatDeviceId } from '../../protocols/core/index.js'
 import { dataDirOf } from '../context.js'
 import type { CliContext } from '../context.js'
 import { CliError, usageError } from '../errors.js'
@@ -231,15 +231,23 @@ function watchNode (ctx: CliContext, node: KeyroomNode, json: boolean): { announ
     io.stdout(json ? JSON.stringify(event) + '\n' : text + '\n')
   }
   // A PeerId is the device key: name the peer by its device ID, as everything else does.
-  const deviceOf = (peerId: string): string | undefined => node.peers().find((p) => p.peerId === peerId)?.deviceId
-  const connected = (peerId: string): void => {
-    const deviceId = deviceOf(peerId)
-    line({ event: 'peer:connect', peerId, ...(deviceId === undefined ? {} : { deviceId }) }, `peer connected: ${shortId(deviceId ?? peerId)}`)
+  const deviceOf = (peer: PeerId): string | undefined => {
+    const key = peer.publicKey?.raw
+    if (key === undefined) return undefined
+    try {
+      return formatDeviceId(key)
+    } catch {
+      return undefined
+    }
   }
-  const onConnect = (e: CustomEvent<PeerId>): void => { connected(e.detail.toString()) }
-  const onDisconnect = (e: CustomEvent<PeerId>): void => {
-    line({ event: 'peer:disconnect', peerId: e.detail.toString() }, `peer disconnected: ${shortId(e.detail.toString())}`)
+  const peerLine = (event: 'peer:connect' | 'peer:disconnect', peer: PeerId): void => {
+    const peerId = peer.toString()
+    const deviceId = deviceOf(peer)
+    line({ event, peerId, ...(deviceId === undefined ? {} : { deviceId }) },
+      `peer ${event === 'peer:connect' ? 'connected' : 'disconnected'}: ${shortId(deviceId ?? peerId)}`)
   }
+  const onConnect = (e: CustomEvent<PeerId>): void => { peerLine('peer:connect', e.detail) }
+  const onDisconnect = (e: CustomEvent<PeerId>): void => { peerLine('peer:disconnect', e.detail) }
   const onMembership = (e: CustomEvent<MembershipChange>): void => {
     const m = e.detail
     if (m.direct !== true || m.membership !== 'invite') return
@@ -249,7 +257,7 @@ function watchNode (ctx: CliContext, node: KeyroomNode, json: boolean): { announ
   return {
     /** From the ready line on: the peers already connected (the bootstrap list), then the news. */
     announce: () => {
-      for (const p of node.peers()) connected(p.peerId)
+      for (const peer of node.libp2p.getPeers()) peerLine('peer:connect', peer)
       node.libp2p.addEventListener('peer:connect', onConnect)
       node.libp2p.addEventListener('peer:disconnect', onDisconnect)
       node.addEventListener('membership', onMembership)

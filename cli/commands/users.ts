@@ -44,7 +44,7 @@ keyroom:link/… text), then on a device that holds your user key run 'keyroom d
       const result = await callNode<{ userId: string, holdsUserKey: boolean, devices: Array<UserDevice & { current: boolean }> }>(ctx, 'device.list')
       output(ctx, result, () => [
         `user ${result.userId}`,
-        ...result.devices.map((d) => `  ${formatDevice(d)}${d.current ? '  (this device)' : ''}`),
+        ...result.devices.map((d) => `  ${d.current ? `${d.deviceId}  this device${d.revoked ? ', REVOKED' : ''}` : formatDevice(d)}`),
         result.holdsUserKey
           ? 'this device holds your user key: it can link and revoke devices'
           : 'this device does not hold your user key: link and revoke devices from one that does'

@@ -92,6 +92,9 @@ describe('keyroom CLI end to end', () => {
       return peers.some((p) => p.userId === users.bob) && peers.some((p) => p.userId === users.carol)
     }, { timeout: 15_000, interval: 200, message: 'alice knows bob and carol' })
 
+    // The foreground node reports its peers by device ID.
+    await waitFor(() => daemons[0]!.events().some((e) => e.event === 'peer:connect' && e.deviceId === bob.ready.deviceId), { message: 'alice prints bob\'s connection' })
+
     const human = await keyroom(dirs.alice, ['status'])
     expect(human.code).toBe(0)
     expect(human.stdout).toContain(`user ID    ${users.alice}`)

@@ -90,7 +90,7 @@ describe('commands against a running node', () => {
     const { dataDir, node } = await serveStub()
     const whois = await cli(dataDir, ['whois', ids.user(2)])
     expect(whois.out).toBe(`user ${ids.user(2)}\n  link  keyroom:u/${ids.user(2)}\n  no devices known: none is connected, and they share no room with you\n`)
-    expect((await cli(dataDir, ['device', 'list'])).out).toBe(`user ${node.userId}\n  ${node.deviceId}  not connected  (this device)\nthis device holds your user key: it can link and revoke devices\n`)
+    expect((await cli(dataDir, ['device', 'list'])).out).toBe(`user ${node.userId}\n  ${node.deviceId}  this device\nthis device holds your user key: it can link and revoke devices\n`)
 
     const text = `keyroom:link/${ids.device(9)}?code=abc&via=/ip4/127.0.0.1/tcp/1/p2p/12D3KooWx`
     expect((await cli(dataDir, ['device', 'link', text])).out).toBe(`Linked ${ids.device(9)} to your user; recorded in 0 rooms\n`)
