@@ -1,0 +1,66 @@
+/**
+ * Regressions found by the fuzzer, each named after its seed and case, as the smallest script that
+ * shows it. Bugs in node/ are kept as expected failures (`it.fails`) until node/ fixes them: such a
+ * test starts "failing" (passing unexpectedly) the day the bug is gone — turn it into a plain test
+ * then. The fuzzer's report describes each bug and the fix proposed.
+ */
+import { describe, expect, it } from 'vitest'
+import { formatReport, runFuzz } from './rig.js'
+import type { FuzzReport } from './rig.js'
+import type { Action, Script } from './script.js'
+
+/** A hand-written script (three nodes, no downs). */
+function script (actions: Action[][]): Script {
+  return { seed: 0, nodes: 3, rounds: actions.length, downs: 'none', actions }
+}
+
+/** Short bounds: these runs are expected to fail, and should do so quickly. */
+async function replay (actions: Action[][], options: { strictSoftFail?: boolean } = {}): Promise<FuzzReport> {
+  const s = script(actions)
+  return await runFuzz({ seed: s.seed, nodes: s.nodes, rounds: s.rounds, script: s, healTimeoutMs: 3_000, quiescenceTimeoutMs: 6_000, ...options })
+}
+
+function expectOk (report: FuzzReport): void {
+  if (!report.ok) expect.fail(formatReport(report))
+}
+
+describe('fuzzer regressions', () => {
+  // Seed 1 (3 nodes, 6 rounds): n1, a moderator, kicks n2 while n0 bans n1. State resolution
+  // applies the creator's ban first, so n1's kick fails and n2 stays joined in the room's state —
+  // but n2's own node took the kick and left the topic. It used to stop there for good (a node only
+  // synced rooms it believed it was joined to); since node/ asks each peer which rooms the user is
+  // joined to (`/keyroom/rooms`, on every greeting) it finds its way back.
+  it('seed 1 — stale kick: a member kicked on a fork that loses state resolution learns that it is still joined', async () => {
+    expectOk(await replay([
+      [{ op: 'power', node: 0, target: 1, level: 100 }, { op: 'partition', groups: [[0], [1, 2]] }, { op: 'kick', node: 1, target: 2 }, { op: 'ban', node: 0, target: 1 }],
+      [{ op: 'heal' }]
+    ]))
+  }, 60_000)
+
+  // Seeds 3, 4, 8, 9 (3 nodes, 6 rounds): n0 kicks n1 on its side of a partition. After the heal,
+  // n1's node cannot catch up from anyone (sync serves joined and invited users only) and its events
+  // are soft-failed and not forwarded, so it keeps believing it is joined: its sends are
+  // acknowledged locally and shown nowhere else, and joining again after a new invite is a no-op
+  // (`join()` trusts the stale local membership).
+  it.fails('seed 8 — removal behind a partition: a member kicked while cut off learns it after the heal, and can come back', async () => {
+    expectOk(await replay([
+      [{ op: 'partition', groups: [[0, 2], [1]] }, { op: 'kick', node: 0, target: 1 }, { op: 'send', node: 1, body: 'still here?' }],
+      [{ op: 'heal' }]
+    ]))
+  }, 60_000)
+
+  // Not a bug of the node but of the promise that every node accepts the same events (and DESIGN
+  // §6's "every node lists a room's messages in the same order"): Matrix's receipt check 6 judges
+  // an event against the receiving node's current state *when it arrives*. A moderator's topic on
+  // one side and its demotion on the other: the side that took the topic first keeps it accepted,
+  // the other soft-fails it. State, members and messages still converge.
+  it('soft-fail split — a demoted moderator\'s topic: state, members and messages converge while accepted/soft-failed decisions differ between nodes', async () => {
+    const report = await replay([
+      [{ op: 'power', node: 0, target: 1, level: 100 }, { op: 'partition', groups: [[0], [1, 2]] }, { op: 'topic', node: 1, topic: 'moderated' }, { op: 'power', node: 0, target: 1, level: 0 }],
+      [{ op: 'heal' }]
+    ])
+    expectOk(report)
+    expect(report.softFailSplits.length).toBeGreaterThan(0)
+    expect(report.softFailSplits.map(v => v.detail).join('\n')).toMatch(/accepted.*soft-failed|soft-failed.*accepted/)
+  }, 60_000)
+})
