@@ -29,6 +29,14 @@ export const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 16 * 1024 * 1024
  */
 export const GOSSIP_IP_COLOCATION_WHITELIST: readonly string[] = Object.freeze(['127.0.0.1', '::1'])
 
+/**
+ * Hosts whose inbound connections libp2p's connection manager never rate-limits. Its default lets
+ * one host open 5 connections a second; several nodes on one host (tests, a desktop app and its
+ * sidecar, a device linking itself on the same machine) all come from loopback and would be refused
+ * in bursts. Loopback is the local machine, not a remote flooder.
+ */
+export const CONNECTION_ALLOW_LIST: readonly string[] = Object.freeze(['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'])
+
 // ---------------------------------------------------------------------------------------------
 // The room engine and the embedding API
 

@@ -25,7 +25,7 @@ import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
 import { roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
 import { roomSync } from '../protocols/sync/index.js'
 import {
-  DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_OUTBOUND_BUFFER_BYTES, KAD_PROTOCOL, MDNS_SERVICE_TAG
+  CONNECTION_ALLOW_LIST, DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_OUTBOUND_BUFFER_BYTES, KAD_PROTOCOL, MDNS_SERVICE_TAG
 } from './constants.js'
 import type { RoomGossip, RoomGossipInit } from '../protocols/gossip/index.js'
 import type { RoomSync, RoomSyncInit } from '../protocols/sync/index.js'
@@ -163,6 +163,7 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    connectionManager: { allow: [...CONNECTION_ALLOW_LIST] },
     ...(options.denyPeer === undefined
       ? {}
       : {

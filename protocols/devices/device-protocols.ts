@@ -108,7 +108,9 @@ export class DeviceProtocolsService implements DeviceProtocols, Startable {
       }
       const { reply, after } = await answer(payload, peer, { signal })
       const sent = await this.#finish(stream, reply)
-      if (sent && after !== undefined) after()
+      if (!sent) this.#log('the answer to %p could not be sent', peer)
+      // The port has acted on the request either way (a linked device stays linked).
+      after?.()
     } catch (err) {
       if (!signal.aborted) {
         this.#log.error('request from %p failed - %e', peer, err)

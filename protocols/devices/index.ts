@@ -36,7 +36,7 @@ export type MaybePromise<T> = T | Promise<T>
 
 /** What a device says about an offer. */
 export type LinkVerdict =
-  /** Taken: the counter-signed attestation; `after` runs once the answer is flushed. */
+  /** Taken: the counter-signed attestation; `after` runs once the answer is written (or could not be: the port acted either way). */
   | { ok: true, attestation: unknown, after?: () => void }
   /** `malformed`: not a well-formed attestation; `refused`: well-formed, not taken. */
   | { ok: false, problem: 'malformed' | 'refused', reason: string }

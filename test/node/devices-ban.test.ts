@@ -25,7 +25,7 @@ describe('a banned user', () => {
     const hello = await tablet.send(roomId, { msgtype: 'm.text', body: 'tablet says hi' })
     await everywhere([a], roomId, hello)
     // What b's devices know of the room before the ban (a message is the only head).
-    const { context } = await snapshot(b, a, roomId)
+    const { context, state } = await snapshot(b, a, roomId)
 
     await a.ban(roomId, b.userId, 'spam')
     for (const n of [b, tablet]) {
@@ -51,7 +51,7 @@ describe('a banned user', () => {
     const identity = await loadIdentity(laptopDir)
     const device = { userId: identity.userId, deviceSeed: identity.udkSeed, attestation: identity.attestation }
     const attest = buildDeviceAttestation(device, context, { originServerTs: Date.now(), attestation: identity.attestation })
-    context.state.apply(attest)
+    state.apply(attest)
     const message = buildMessage(device, { ...context, prevEvents: [attest.eventId], depth: context.depth + 1 }, { originServerTs: Date.now(), msgtype: 'm.text', body: 'ban evasion' })
     const m = await relay([a], roomId)
     for (const event of [attest, message]) expect((await m.libp2p.services.roomGossip.publish(roomId, canonicalJsonBytes(event.event))).status).toBe('sent')

@@ -83,6 +83,7 @@ describe('linking a second device', () => {
     const wrong = shown.replace(/code=[^&]+/u, `code=${'A'.repeat(22)}`)
     await expect(a.linkDevice(wrong)).rejects.toMatchObject({ code: 'ERR_LINK_REFUSED' })
     await expect(a.linkDevice('keyroom:link/^nope?code=x')).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' })
+    await expect(a.linkDevice(shown, { expiresTs: Date.now() - 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' })
     await a.linkDevice(shown)
     const a2 = await pending
     await expect(a2.linkDevice(shown)).rejects.toMatchObject({ code: 'ERR_NO_USER_KEY' })

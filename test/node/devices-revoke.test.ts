@@ -24,6 +24,8 @@ describe('revoking a device', () => {
     const genuine = await phone.send(roomId, { msgtype: 'm.text', body: 'from the phone' })
     await everywhere([a, c], roomId, genuine)
 
+    // Nobody revokes another user's device.
+    await expect(a.revokeDevice(c.deviceId)).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' })
     // The phone is lost (offline); the user revokes it from the other device.
     await stopNode(phone)
     const revoked = await a.revokeDevice(phone.deviceId, { reason: 'lost' })
