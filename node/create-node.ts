@@ -591,9 +591,11 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   }
 
   /**
-   * A keyroom peer (re)connected: learn its user (hello), hand it the invites waiting for that
-   * user, and catch up every joined room it is a member of (both sides do this, so a node that was
-   * offline gets what it missed and the others get what it wrote meanwhile).
+   * A keyroom peer (re)connected: learn its user (hello; a revoked device is hung up on), hand it
+   * the invites waiting for that user, catch up every joined room it is a member of (both sides do
+   * this, so a node that was offline gets what it missed and the others get what it wrote
+   * meanwhile), and ask it which rooms this node's own user is joined to there (a linked or
+   * restored device gets the user's rooms so).
    */
   #greet (peer: PeerId): void {
     const key = peer.toString()
@@ -609,6 +611,9 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       if (userId === this.userId) {
         // Another device of this user: its attestation is worth knowing (renewal works from it).
         for (const device of await this.#directory.devicesOf(userId)) if (device.attestation !== undefined) this.#book.noteAttestation(device.attestation)
+        // A renewal that waited for this device can go now.
+        const deviceId = deviceIdOfPeer(peer)
+        if (deviceId !== undefined) this.#renewRetryAt.delete(deviceId)
         this.#scheduleRenewal()
       }
       for (const { roomId, membership } of await this.#engine.rooms()) {
@@ -1022,9 +1027,13 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   readonly #renewRetryAt = new Map<string, number>()
   #renewing = false
 
-  /** When an attestation is due for renewal (two thirds into its lifetime, or a retry time). */
+  /**
+   * When an attestation is due for renewal (two thirds into its lifetime, or a retry time);
+   * `undefined` for one that does not expire, is revoked, or has lapsed — a lapsed device is not
+   * revived behind the user's back (they link it again if they want it).
+   */
   #renewalDueAt (attestation: Attestation): number | undefined {
-    if (attestation.expiresTs === undefined || this.#book.isRevoked(attestation.udk)) return undefined
+    if (attestation.expiresTs === undefined || this.#book.isRevoked(attestation.udk) || this.#now() >= attestation.expiresTs) return undefined
     const due = attestation.issuedTs + Math.floor((attestation.expiresTs - attestation.issuedTs) * RENEW_AT_LIFETIME_FRACTION)
     return Math.max(due, this.#renewRetryAt.get(attestation.udk) ?? 0)
   }
