@@ -84,6 +84,12 @@ export interface CreateNodeOptions {
   /** The clock, ms since the epoch (default `Date.now`). */
   now?: () => number
   /**
+   * Advanced: peers this node must not connect with, either way (consulted on every dial and every
+   * handshake, besides the devices their users revoked, which are always refused). Tests use it for
+   * network partitions; an application for a block list.
+   */
+  denyPeer?: (peer: PeerId) => boolean
+  /**
    * Restore the user from their recovery phrase when the data directory has no identity: same user
    * ID, a new device key attested by the restored UPK (kept on this device). With an existing
    * identity the phrase must be its user's (else `ERR_IDENTITY_EXISTS`); on a linked device that
@@ -416,7 +422,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       ...(options.loggerPrefix === undefined ? {} : { loggerPrefix: options.loggerPrefix }),
       datastore: this.#store.datastore,
       // A device its user revoked is refused at the connection, either way.
-      denyPeer: (peer) => this.#book.isRevoked(deviceIdOfPeer(peer)),
+      denyPeer: (peer) => this.#book.isRevoked(deviceIdOfPeer(peer)) || options.denyPeer?.(peer) === true,
       // The identity directory's records (`/keyroom/upk/…`) are validated by every DHT node.
       dht: identityDhtRecords(),
       gossip: {
