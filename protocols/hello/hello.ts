@@ -94,6 +94,11 @@ export class HelloService implements Hello, Startable {
       if (err instanceof KeyroomError && err.code === ErrorCode.SyncResponseTooLarge) {
         throw new KeyroomError(ErrorCode.PeerBadMessage, err.message, { cause: err })
       }
+      // Once the stream is open, a reset or an early end is the peer refusing to answer properly
+      // (e.g. a server that will not send an oversized statement aborts the stream): a named error.
+      if (stream !== undefined && !(err instanceof KeyroomError)) {
+        throw new KeyroomError(ErrorCode.PeerBadMessage, `hello failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      }
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
