@@ -5,9 +5,10 @@
 export * from '../protocols/core/index.js'
 export { createNode } from './create-node.js'
 export type {
-  CreateNodeOptions, CreateRoomOptions, KeyroomNode, MessageContent, MessagesOptions, PeerSummary, RoomSummary, UserDevice,
-  UserLookup
+  CreateNodeOptions, CreateRoomOptions, KeyroomNode, LinkDeviceOptions, LinkedDevice, MessageContent, MessagesOptions, OwnDevice,
+  PeerSummary, RevokeDeviceOptions, RevokedDeviceResult, RoomSummary, UserDevice, UserLookup
 } from './create-node.js'
+export type { LinkOptions, LinkRequest } from './link-request.js'
 export { TypedEventTarget } from './node-events.js'
 export type { KeyroomNodeEvents, KeyroomNodeListener, ListenerOptions, MembershipChange, RoomMessage, SyncProgress } from './node-events.js'
 export type { RoomMember } from './room-engine.js'
