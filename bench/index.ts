@@ -4,6 +4,8 @@
  */
 import { runCryptoBench } from './crypto.js'
 import { runDirectoryBench } from './directory.js'
+import { runGossipBench } from './gossip.js'
+import { runNodeBench } from './node.js'
 import { runRoomBench } from './room.js'
 import { runStoreBench } from './store.js'
 
@@ -11,7 +13,9 @@ const sections: Record<string, () => void | Promise<void>> = {
   crypto: runCryptoBench,
   room: runRoomBench,
   store: runStoreBench,
-  directory: async () => { await runDirectoryBench() }
+  directory: async () => { await runDirectoryBench() },
+  node: async () => { await runNodeBench() },
+  gossip: async () => { await runGossipBench() }
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
