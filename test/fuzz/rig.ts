@@ -36,6 +36,8 @@ export interface FuzzOptions extends ScriptOptions {
   healTimeoutMs?: number
   /** Bound on quiescence after the final flush, ms (default 20 000; a violation past it). */
   quiescenceTimeoutMs?: number
+  /** Fail a run whose script partitions the network but never diverges (default true; off for hand-written regressions). */
+  requireDivergence?: boolean
   /** Count accepted-versus-soft-failed differences between nodes as violations (default false; see final-state.ts). */
   strictSoftFail?: boolean
   /** Keep the nodes' data directories (default: removed); the report's `root` names them. */
@@ -139,7 +141,7 @@ class Rig {
     const finalRooms = await this.collect()
     const convergence = checkConvergence(finalRooms, this.acked, { strict: this.options.strictSoftFail === true })
     this.violations.push(...convergence.violations)
-    const meantToDiverge = this.script.actions.some(round => round.some(a => a.op === 'partition'))
+    const meantToDiverge = this.options.requireDivergence !== false && this.script.actions.some(round => round.some(a => a.op === 'partition'))
     if (meantToDiverge && !this.episodes.some(e => e.diverged)) {
       this.violations.push({ invariant: 'anti-vacuity', detail: `the script partitions the network but no episode diverged:\n    ${this.episodes.map(e => `r${e.round} ${JSON.stringify(e.groups)}: ${e.note ?? 'no conflicting state'}`).join('\n    ')}` })
     }
