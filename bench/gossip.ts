@@ -462,7 +462,7 @@ function combineLoads (runs: readonly LoadResult[], sendTimes: readonly number[]
 function printLoad (label: string, r: LoadResult): void {
   console.log(`  ${label}`)
   infoLine('    offered / sent / unsent', `${r.offered} / ${r.sent} / ${r.unsent}`)
-  infoLine('    on every node / missing at the end / worst node has', `${r.complete} / ${r.lost} / ${r.worstNode}`)
+  infoLine('    on every node / missing at end / worst node', `${r.complete} / ${r.lost} / ${r.worstNode}`)
   const last = r.complete > 0 ? `   (last one ${(r.lagMs / 1000).toFixed(2)} s after the window)` : ''
   infoLine('    events on every node per second', `${r.achievedRate.toFixed(0)}${last}`)
   infoLine('    CPU per event, all nodes / longest loop stall', `${r.complete > 0 ? r.cpuMsPerEvent.toFixed(2) + ' ms' : '-'} / ${r.maxLoopStallMs.toFixed(0)} ms`)
