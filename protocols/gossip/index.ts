@@ -2,7 +2,8 @@
  * @packageDocumentation
  *
  * Room gossip (DESIGN §4): one gossipsub topic per room, message = the event's canonical JSON,
- * message ID = event ID, libp2p-level signing off (`StrictNoSign`: every event is signed already).
+ * message ID = event ID + a digest of the bytes (so a forged copy cannot shadow the genuine
+ * event), libp2p-level signing off (`StrictNoSign`: every event is signed already).
  * The topic validator runs the engine's ingest checks, so peers that send invalid events lose
  * score; accepted events go to the engine. Publishing is queued per room with backpressure, and
  * every outcome is reported.

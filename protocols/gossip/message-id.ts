@@ -1,6 +1,8 @@
 /**
- * Gossipsub message IDs for room topics: the message ID *is* the event ID (DESIGN §4), so
- * gossipsub's duplicate suppression, IHAVE/IWANT and IDONTWANT all work on event IDs.
+ * Gossipsub message IDs for room topics: the event ID plus a digest of the exact bytes (DESIGN §4
+ * names the event ID; the digest is what keeps a forged copy from taking the genuine event's
+ * place, see {@link roomMessageIdFn}). Gossipsub's duplicate suppression, IHAVE/IWANT and
+ * IDONTWANT work on these IDs.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
@@ -12,29 +14,50 @@ import type { Message } from '@libp2p/gossipsub'
 const encoder = new TextEncoder()
 
 /**
+ * Bytes of SHA-256 kept in an event's message ID: 128 bits, so finding other bytes with the
+ * genuine event's ID is a second preimage on 128 bits — out of reach — while IHAVE/IWANT/IDONTWANT
+ * entries stay short (`$` + 43 + `.` + 32 characters).
+ */
+const MESSAGE_ID_DIGEST_BYTES = 16
+
+/**
  * Build gossipsub's `msgIdFn` from the `identifyEvent` port.
  *
- * Message ID = UTF-8 of the event ID, when the bytes are within the size bound, name an event, and
- * that event claims the room of the topic it came on. Otherwise the ID is `#` + hex SHA-256 of the
- * bytes: it cannot equal any event ID (those start with `$`), so junk still reaches the validator
- * (which rejects it, costing the sender score) but can never occupy a real event's ID in the seen
- * cache — neither a tampered copy nor a real event replayed onto another room's topic.
+ * Message ID = UTF-8 of `<event ID>.<hex of the first 16 bytes of SHA-256 of the data>`, when the
+ * bytes are within the size bound, name an event, and that event claims the room of the topic it
+ * came on. Otherwise the ID is `#` + hex SHA-256 of the bytes: it cannot equal any event's ID
+ * (those start with `$`), so junk still reaches the validator (which rejects it, costing the
+ * sender score) but can never occupy a real event's ID in the seen cache — neither a tampered
+ * copy nor a real event replayed onto another room's topic.
+ *
+ * Why the digest of the bytes and not the bare event ID: the event ID is the reference hash of the
+ * *redacted* event without `signatures` and `unsigned`, so a copy with a forged signature (or an
+ * added `unsigned`) has the genuine event's ID. Gossipsub 17 records a message ID in its seen cache
+ * — and sends IDONTWANT for it to mesh peers — *before* running the topic validator, and keeps the
+ * entry when the validator rejects; a forged copy gossiped first would make every node drop the
+ * genuine event as a duplicate (and ask its peers not to send it) for the seen-cache TTL. Taking
+ * the ID off the seen cache on reject would not undo the IDONTWANTs, so the ID covers the bytes.
+ * Honest duplicates still dedupe: `identifyEvent` names only canonical JSON, an event is gossiped
+ * only by its author (the bytes it signed, no `unsigned`), and relays forward those bytes as-is,
+ * so every honest copy of one event has one message ID. The event ID stays in front so the ID
+ * still says which event it is (logs, debugging).
  *
  * Must not throw: gossipsub logs a throwing `msgIdFn` and drops the message *without* penalising
  * the sender.
  */
 export function roomMessageIdFn (identifyEvent: RoomGossipPorts['identifyEvent'], maxEventBytes: number = MAX_EVENT_BYTES): (msg: Message) => Uint8Array {
   return (msg) => {
+    const digest = sha256(msg.data)
     if (msg.data.byteLength <= maxEventBytes) {
       try {
         const identity = identifyEvent(msg.data)
         if (identity !== undefined && identity.eventId.startsWith('$') && identity.roomId === roomIdFromTopic(msg.topic)) {
-          return encoder.encode(identity.eventId)
+          return encoder.encode(identity.eventId + '.' + bytesToHex(digest.subarray(0, MESSAGE_ID_DIGEST_BYTES)))
         }
       } catch {
         // Unparseable bytes: fall through to the content hash.
       }
     }
-    return encoder.encode('#' + bytesToHex(sha256(msg.data)))
+    return encoder.encode('#' + bytesToHex(digest))
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Room topics and message IDs.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { roomIdFromTopic, roomMessageIdFn, roomTopic } from '../../../protocols/gossip/index.js'
 import { fakePorts, fakeEvent, OTHER_ROOM, ROOM } from './fixtures.js'
@@ -27,8 +29,20 @@ describe('room message IDs', () => {
   const msgId = roomMessageIdFn(fakePorts().identifyEvent)
   const msg = (topic: string, data: Uint8Array): Message => ({ type: 'unsigned', topic, data })
 
-  it('is the event ID for an event on its own room\'s topic', () => {
-    expect(text(msgId(msg(roomTopic(ROOM), fakeEvent('$abc', ROOM))))).toBe('$abc')
+  it('is the event ID and a 128-bit digest of the bytes for an event on its own room\'s topic', () => {
+    const bytes = fakeEvent('$abc', ROOM)
+    const id = text(msgId(msg(roomTopic(ROOM), bytes)))
+    expect(id).toBe('$abc.' + bytesToHex(sha256(bytes).subarray(0, 16)))
+    // Honest copies of one event are the same bytes: one ID, so gossipsub dedupes them.
+    expect(text(msgId(msg(roomTopic(ROOM), fakeEvent('$abc', ROOM))))).toBe(id)
+  })
+
+  it('gives a copy of an event with other signatures (same event ID) another message ID', () => {
+    const genuine = text(msgId(msg(roomTopic(ROOM), fakeEvent('$abc', ROOM, { signatures: { a: { 'ed25519:x': 'genuine' } } }))))
+    const forged = text(msgId(msg(roomTopic(ROOM), fakeEvent('$abc', ROOM, { signatures: { a: { 'ed25519:x': 'forged' } } }))))
+    const withUnsigned = text(msgId(msg(roomTopic(ROOM), fakeEvent('$abc', ROOM, { signatures: { a: { 'ed25519:x': 'genuine' } }, unsigned: {} }))))
+    for (const id of [genuine, forged, withUnsigned]) expect(id).toMatch(/^\$abc\.[0-9a-f]{32}$/)
+    expect(new Set([genuine, forged, withUnsigned]).size).toBe(3)
   })
 
   it('is a content hash for junk, oversized data, and events on another room\'s topic', () => {
