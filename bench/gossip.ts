@@ -45,7 +45,6 @@ import { createNode } from '../node/index.js'
 import { roomTopic } from '../protocols/gossip/index.js'
 import { ratio } from './harness.js'
 import { ensureTopicMesh, pacedFullMesh } from './mesh.js'
-import { PING_OUTBOUND_STREAMS, raisePingStreamLimit } from './ping-limit.js'
 import { collectGarbage, infoLine, latencyLine, sleep, summarize, waitUntil } from './stats.js'
 import type { KeyroomNode } from '../node/index.js'
 import type { Summary } from './stats.js'
@@ -234,10 +233,6 @@ async function startKeyroomNet (count: number): Promise<KeyroomNet> {
       dirs.push(dir)
       const node = await createNode({ dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], loggerPrefix: `gossip-${i}`, durableWrites: false })
       nodes.push(node)
-      const limit = await raisePingStreamLimit(node.libp2p)
-      if (i === 0 && limit !== undefined && limit < PING_OUTBOUND_STREAMS) {
-        console.log(`  workaround: the node allows ${limit} outbound ping stream per connection; raised to ${PING_OUTBOUND_STREAMS} (bench/ping-limit.ts)`)
-      }
     }
     net.closes = countCloses(nodes.map(n => n.libp2p))
     await pacedFullMesh(nodes.map(n => n.libp2p))

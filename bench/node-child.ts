@@ -17,7 +17,6 @@
  *   local-send benchmark publishes to, on its own event loop.
  */
 import { createInterface } from 'node:readline'
-import { raisePingStreamLimit } from './ping-limit.js'
 
 const [mode, ...rest] = process.argv.slice(2)
 
@@ -66,8 +65,6 @@ if (mode === 'import') {
     ? { dataDir }
     : { dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], loggerPrefix: 'bench-peer', durableWrites: false })
   if (mode === 'peer') {
-    // As for the bench's in-process nodes (see bench/ping-limit.ts); the idle node runs as shipped.
-    await raisePingStreamLimit(node.libp2p)
     node.addEventListener('membership', e => {
       const change = e.detail
       if (change.userId !== node.userId || change.membership !== 'invite') return

@@ -42,7 +42,6 @@ import {
 } from '../protocols/core/index.js'
 import { openLevelStore } from '../store/index.js'
 import { measure, ratio } from './harness.js'
-import { PING_OUTBOUND_STREAMS, raisePingStreamLimit } from './ping-limit.js'
 import { collectGarbage, infoLine, latencyLine, summarize, waitUntil } from './stats.js'
 import { transpileTree } from './transpile.js'
 import type { CreateNodeOptions, KeyroomNode } from '../node/index.js'
@@ -139,17 +138,9 @@ class TempDirs {
   }
 }
 
-let pingNoted = false
-
-/** Start a node on loopback (raising the ping stream limit, see bench/ping-limit.ts). */
+/** Start a node on loopback. */
 async function startNode (dataDir: string, name: string, options: Partial<CreateNodeOptions> = {}): Promise<KeyroomNode> {
-  const node = await createNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], loggerPrefix: name, ...options })
-  const limit = await raisePingStreamLimit(node.libp2p)
-  if (!pingNoted && limit !== undefined && limit < PING_OUTBOUND_STREAMS) {
-    pingNoted = true
-    console.log(`  workaround: the node allows ${limit} outbound ping stream per connection; raised to ${PING_OUTBOUND_STREAMS} (bench/ping-limit.ts)`)
-  }
-  return node
+  return await createNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], loggerPrefix: name, ...options })
 }
 
 /** `inviter` invites the user of `joiner` (a connected node) and waits until it has joined. */
@@ -509,7 +500,7 @@ export async function runRssBench (options: NodeBenchOptions = {}): Promise<RssB
   try {
     const compiled = await dirs.make()
     const t0 = performance.now()
-    const files = await transpileTree(repo, compiled, ['bench/node-child.ts', 'bench/ping-limit.ts'])
+    const files = await transpileTree(repo, compiled, ['bench/node-child.ts'])
     infoLine('sources transpiled to JavaScript (no loader)', `${files} files in ${(performance.now() - t0).toFixed(0)} ms`)
     const compiledChild = join(compiled, 'bench', 'node-child.js')
     const report = `setTimeout(() => { const m = process.memoryUsage(); console.log(JSON.stringify({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed })); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)) }, ${settle})`

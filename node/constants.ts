@@ -37,6 +37,53 @@ export const GOSSIP_IP_COLOCATION_WHITELIST: readonly string[] = Object.freeze([
  */
 export const CONNECTION_ALLOW_LIST: readonly string[] = Object.freeze(['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'])
 
+/**
+ * How often libp2p's connection monitor pings every connection (`/ipfs/ping/1.0.0`); libp2p's
+ * default, stated here because the ping limits below are derived from it.
+ */
+export const CONNECTION_PING_INTERVAL_MS = 10_000
+
+/**
+ * Bounds of the connection monitor's adaptive ping timeout (a moving average of past round trips,
+ * times 1.2, clamped to these). A ping that times out *aborts the connection* (the monitor's
+ * `abortConnectionOnPingFailure`, kept on: it is how a node notices a peer that vanished without
+ * closing its TCP connection, e.g. a phone leaving the Wi-Fi, instead of gossiping into it for the
+ * minutes TCP takes to give up). libp2p's floor of 5 s was too short: the ping shares the Yamux
+ * connection with gossip and sync, and under sustained gossip load its bytes wait behind
+ * megabytes of queued frames, so healthy connections were killed (234 in one bench run). With
+ * these bounds a vanished peer is still dropped within interval + 30 s.
+ */
+export const CONNECTION_PING_TIMEOUT_MS: Readonly<{ minTimeout: number, maxTimeout: number }> = Object.freeze({ minTimeout: 20_000, maxTimeout: 30_000 })
+
+/**
+ * Outbound `/ipfs/ping/1.0.0` streams one connection may have open. `@libp2p/ping` defaults to 1
+ * (the ping spec's "MUST NOT keep more than one outbound stream"), but in one node several
+ * pingers share the protocol: the connection monitor (up to 4 overlapping pings: one every
+ * {@link CONNECTION_PING_INTERVAL_MS}, each alive up to 30 s), kad-dht's new- and old-contact checks
+ * (one each per peer), and an embedder's `services.ping`. Over the limit, `newStream` fails, and
+ * when the monitor's ping is the one refused, the monitor aborts the connection: with the limit
+ * at 1, a kad-dht ping of a new contact overlapping the monitor's first round dropped dozens of
+ * connections 10 s after start-up in a 20-node mesh, some re-established without gossipsub
+ * streams. 4 + 2 + 1 = 7, rounded up to 8. A ping stream carries 32 bytes each way.
+ */
+export const PING_MAX_OUTBOUND_STREAMS = 8
+
+/**
+ * Inbound `/ipfs/ping/1.0.0` streams one connection may have open: twice what a keyroom peer opens
+ * ({@link PING_MAX_OUTBOUND_STREAMS}), the ping spec's own ratio (inbound 2 for outbound 1),
+ * because a listener sees a stream's close late and may still count the previous ones. A refused
+ * inbound ping is reset, which the remote's monitor treats as a dead connection.
+ */
+export const PING_MAX_INBOUND_STREAMS = 2 * PING_MAX_OUTBOUND_STREAMS
+
+/**
+ * How long the ping handler echoes one inbound ping stream before aborting it (`@libp2p/ping`'s
+ * `timeout`, default 10 s). At least the remote monitor's longest ping timeout
+ * ({@link CONNECTION_PING_TIMEOUT_MS}), or a ping the remote still waits for would be aborted
+ * under it, and that abort would end the connection.
+ */
+export const PING_HANDLER_TIMEOUT_MS = CONNECTION_PING_TIMEOUT_MS.maxTimeout
+
 // ---------------------------------------------------------------------------------------------
 // The room engine and the embedding API
 

@@ -25,7 +25,9 @@ import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
 import { roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
 import { roomSync } from '../protocols/sync/index.js'
 import {
-  CONNECTION_ALLOW_LIST, DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_OUTBOUND_BUFFER_BYTES, KAD_PROTOCOL, MDNS_SERVICE_TAG
+  CONNECTION_ALLOW_LIST, CONNECTION_PING_INTERVAL_MS, CONNECTION_PING_TIMEOUT_MS, DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST,
+  GOSSIP_MAX_OUTBOUND_BUFFER_BYTES, KAD_PROTOCOL, MDNS_SERVICE_TAG, PING_HANDLER_TIMEOUT_MS, PING_MAX_INBOUND_STREAMS,
+  PING_MAX_OUTBOUND_STREAMS
 } from './constants.js'
 import type { RoomGossip, RoomGossipInit } from '../protocols/gossip/index.js'
 import type { RoomSync, RoomSyncInit } from '../protocols/sync/index.js'
@@ -164,6 +166,13 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: { allow: [...CONNECTION_ALLOW_LIST] },
+    // Pings every connection and aborts the ones that do not answer (dead-peer detection); the
+    // timeout is widened for connections busy with gossip, see CONNECTION_PING_TIMEOUT_MS.
+    connectionMonitor: {
+      pingInterval: CONNECTION_PING_INTERVAL_MS,
+      pingTimeout: { ...CONNECTION_PING_TIMEOUT_MS },
+      abortConnectionOnPingFailure: true
+    },
     ...(options.denyPeer === undefined
       ? {}
       : {
@@ -175,7 +184,8 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
         }),
     services: {
       identify: identify(),
-      ping: ping(),
+      // The connection monitor and kad-dht ping on one connection at once; see PING_MAX_OUTBOUND_STREAMS.
+      ping: ping({ maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS, maxInboundStreams: PING_MAX_INBOUND_STREAMS, timeout: PING_HANDLER_TIMEOUT_MS }),
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
         logPrefix: 'keyroom:kad',

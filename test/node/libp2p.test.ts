@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   createKeyroomLibp2p, deviceKeyFromSeed, deviceKeyOfPeer, lanPeerInfoMapper, peerIdFromDeviceKey
 } from '../../node/libp2p.js'
+import { PING_MAX_OUTBOUND_STREAMS } from '../../node/constants.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { fakePorts } from '../protocols/gossip/fixtures.js'
 import type { KeyroomLibp2p, KeyroomLibp2pOptions } from '../../node/libp2p.js'
@@ -98,6 +99,31 @@ describe('composition', () => {
     expect(ws.length).toBeGreaterThan(0)
     const connection = await b.dial(ws)
     expect(connection.remoteAddr.toString()).toContain('/ws')
+  })
+})
+
+describe('ping streams', () => {
+  // libp2p's connection monitor, kad-dht and the embedder all ping on `/ipfs/ping/1.0.0`, and a
+  // refused monitor ping aborts the connection; `@libp2p/ping`'s default allows one stream.
+  const PING = '/ipfs/ping/1.0.0'
+
+  it(`one connection carries ${PING_MAX_OUTBOUND_STREAMS} concurrent ping streams, both ways, and refuses one more without dropping`, async () => {
+    const [a, b] = [await node('a'), await node('b')]
+    const connection = await a.dial(b.getMultiaddrs())
+    // Streams held open (nothing sent: B's handler waits) count against A's outbound and B's
+    // inbound limits until closed; the last slot is a real ping, which B must accept and echo.
+    const held = await Promise.all(Array.from({ length: PING_MAX_OUTBOUND_STREAMS - 1 }, async () => await connection.newStream(PING)))
+    expect(await a.services.ping.ping(b.peerId)).toBeGreaterThanOrEqual(0)
+    const last = await connection.newStream(PING)
+    await expect(connection.newStream(PING)).rejects.toMatchObject({ name: 'TooManyOutboundProtocolStreamsError' })
+    // The other way on the same connection: B's outbound and A's inbound limits.
+    const back = b.getConnections(a.peerId)[0]
+    expect(back).toBeDefined()
+    const heldBack = await Promise.all(Array.from({ length: PING_MAX_OUTBOUND_STREAMS - 1 }, async () => await back!.newStream(PING)))
+    expect(await b.services.ping.ping(a.peerId)).toBeGreaterThanOrEqual(0)
+    for (const s of [...held, last, ...heldBack]) await s.close()
+    expect(connection.status).toBe('open')
+    expect(await a.services.ping.ping(b.peerId)).toBeGreaterThanOrEqual(0)
   })
 })
 
