@@ -30,7 +30,7 @@ import {
 import { DeviceBook, newerAttestation } from './device-book.js'
 import { replaceAttestation } from './device-keystore.js'
 import { dhtDeviceDirectory, publishUserRecord } from './dht-directory.js'
-import { InviteBook, checkOfferedInvite } from './invites.js'
+import { InviteBook, checkOfferedInvite, inviteFollows } from './invites.js'
 import { createKeyroomLibp2p, peerIdFromDeviceKey } from './libp2p.js'
 import { waitForLink } from './link-request.js'
 import { parseLinkText } from './link-text.js'
@@ -650,14 +650,17 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const { eventId, event } = offered.checked
     const roomId = event.room_id
     const view = await this.#engine.room(roomId)
+    const held = view?.entry(RoomEventType.Member, this.userId)
     const mine = view?.membership(this.userId)
     if (mine === 'join') return { ok: true }
-    if (mine === 'ban') return { ok: false, problem: 'refused', reason: 'banned from the room' }
+    // A ban this node saw is no reason to refuse an invite that comes after it: a banned node is
+    // off the room's topic and refused sync, so it never sees its unban — the invite is its news.
+    if (mine === 'ban' && !inviteFollows({ eventId, depth: event.depth }, held)) return { ok: false, problem: 'refused', reason: 'banned from the room' }
     // Where the inviter listens (what identify told the peer store), not the connection's remote
     // address: an inbound connection's is an ephemeral port nobody can dial back.
     const addrs = await this.libp2p.peerStore.get(from).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
     const known = await this.#invites.get(roomId)
-    await this.#invites.add({ roomId, eventId, sender: event.sender, from: from.toString(), addrs, receivedTs: this.#now() })
+    await this.#invites.add({ roomId, eventId, sender: event.sender, from: from.toString(), addrs, receivedTs: this.#now(), depth: event.depth })
     if (known?.eventId !== eventId) {
       this.emit('membership', { roomId, userId: this.userId, membership: 'invite', eventId, sender: event.sender, direct: true })
     }
@@ -1298,13 +1301,20 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
 
   async rooms (): Promise<RoomSummary[]> {
     this.#assertRunning()
-    const held = await this.#engine.rooms()
-    const out: RoomSummary[] = [...held]
+    const out: RoomSummary[] = await this.#engine.rooms()
+    // A delivered invite is listed when it comes after the membership the room shows for this node
+    // (a kicked or unbanned node holds the room as `leave` or `ban`, and sees nothing of it until
+    // it joins again); a `join` stays a join.
     for (const invite of await this.#invites.list()) {
-      if (!held.some(r => r.roomId === invite.roomId && r.membership === 'join')) {
-        const known = out.findIndex(r => r.roomId === invite.roomId)
-        if (known < 0) out.push({ roomId: invite.roomId, membership: 'invite' })
+      const known = out.findIndex(r => r.roomId === invite.roomId)
+      const room = out[known]
+      if (room === undefined) {
+        out.push({ roomId: invite.roomId, membership: 'invite' })
+        continue
       }
+      if (room.membership === 'join' || room.membership === 'invite') continue
+      const held = (await this.#engine.room(invite.roomId))?.entry(RoomEventType.Member, this.userId)
+      if (inviteFollows(invite, held)) out[known] = { ...room, membership: 'invite' }
     }
     return out
   }

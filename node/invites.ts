@@ -7,6 +7,7 @@ import { RoomEventType, verifyAttestation } from '../protocols/core/index.js'
 import { metaKey } from '../store/index.js'
 import { checkEventBytes } from './ingest-checks.js'
 import type { CheckedEvent } from './ingest-checks.js'
+import type { IdentifiedEvent } from '../protocols/core/index.js'
 import type { InviteVerdict } from '../protocols/invite/index.js'
 import type { RoomStore } from '../store/index.js'
 
@@ -22,13 +23,20 @@ export interface PendingInvite {
   addrs: string[]
   /** When it arrived (ms since the epoch). */
   receivedTs: number
+  /**
+   * The invite event's `depth`: where it sits in the room's order, to tell an invite that follows
+   * the membership this node holds (a kick, a leave, an unban it never saw) from an older one.
+   * Absent on invites remembered before it was recorded.
+   */
+  depth?: number
 }
 
 function isPendingInvite (value: unknown): value is PendingInvite {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Record<string, unknown>
   return typeof v.roomId === 'string' && typeof v.eventId === 'string' && typeof v.sender === 'string' && typeof v.from === 'string' &&
-    Array.isArray(v.addrs) && v.addrs.every(a => typeof a === 'string') && typeof v.receivedTs === 'number'
+    Array.isArray(v.addrs) && v.addrs.every(a => typeof a === 'string') && typeof v.receivedTs === 'number' &&
+    (v.depth === undefined || (typeof v.depth === 'number' && Number.isSafeInteger(v.depth)))
 }
 
 /** Most pending invites kept; the oldest go first (a peer cannot fill the store with invites). */
@@ -55,6 +63,25 @@ export function checkOfferedInvite (bytes: Uint8Array, userId: string): { ok: tr
     return { ok: false, problem: 'refused', reason: 'the invite\'s sender_key does not attest its signing device for its sender' }
   }
   return { ok: true, checked: check.checked }
+}
+
+/**
+ * Whether an invite comes after `held`, the membership event this node holds for its own user in
+ * the room (`undefined`: it holds none). The local view must follow the room's events in order: an
+ * invite sent after a kick, a leave or an unban is an invite, even though this node — off the
+ * room's topic once removed, and refused sync while banned — never saw what came between.
+ *
+ * The order is the DAG's: an event's `depth` is greater than each of its `prev_events`' (Matrix
+ * server-server API, "depth": "the maximum depth of the event's prev_events, plus one"), so an
+ * invite whose ancestry reaches `held` is deeper than it. An invite no deeper than `held` is older
+ * or concurrent, and does not supersede it. This only decides what the node lists and accepts:
+ * the join that follows is checked by the room (a forged depth buys a join the room rejects).
+ * An invite remembered without its depth (older stores) follows only a room held without a
+ * membership of this user.
+ */
+export function inviteFollows (invite: Pick<PendingInvite, 'eventId' | 'depth'>, held: IdentifiedEvent | undefined): boolean {
+  if (held === undefined || held.eventId === invite.eventId) return true
+  return invite.depth !== undefined && invite.depth > held.event.depth
 }
 
 /** The pending invites of a node. */
