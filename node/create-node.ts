@@ -652,7 +652,11 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const view = await this.#engine.room(roomId)
     const held = view?.entry(RoomEventType.Member, this.userId)
     const mine = view?.membership(this.userId)
-    if (mine === 'join') return { ok: true }
+    // A join this node holds is superseded by an invite deeper than it: the node was kicked or
+    // banned (and unbanned) behind a partition and, refused sync as a departed user and with its
+    // gossip soft-failed, never saw it — the invite is its news. Older or concurrent invites are
+    // answered ok and dropped.
+    if (mine === 'join' && !inviteFollows({ eventId, depth: event.depth }, held)) return { ok: true }
     // A ban this node saw is no reason to refuse an invite that comes after it: a banned node is
     // off the room's topic and refused sync, so it never sees its unban — the invite is its news.
     if (mine === 'ban' && !inviteFollows({ eventId, depth: event.depth }, held)) return { ok: false, problem: 'refused', reason: 'banned from the room' }
@@ -1174,7 +1178,10 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     parseRoomId(roomId)
 
     let view = await this.#engine.room(roomId)
-    if (view?.membership(this.userId) === 'join') {
+    const pending = await this.#invites.get(roomId)
+    // A join held locally is trusted unless a delivered invite follows it (the node was removed
+    // where it could not see it, and invited again): then the room is caught up like any invite.
+    if (view?.membership(this.userId) === 'join' && (pending === undefined || !inviteFollows(pending, view.entry(RoomEventType.Member, this.userId)))) {
       this.#engine.subscribe(roomId)
       return roomId
     }
@@ -1190,7 +1197,6 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       }
     })
     await Promise.all(dials)
-    const pending = await this.#invites.get(roomId)
     if (pending !== undefined) {
       const peer = this.libp2p.getPeers().find(p => p.toString() === pending.from)
       if (peer !== undefined) candidates.set(pending.from, peer)
@@ -1304,7 +1310,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     const out: RoomSummary[] = await this.#engine.rooms()
     // A delivered invite is listed when it comes after the membership the room shows for this node
     // (a kicked or unbanned node holds the room as `leave` or `ban`, and sees nothing of it until
-    // it joins again); a `join` stays a join.
+    // it joins again; a node removed behind a partition still holds its `join`).
     for (const invite of await this.#invites.list()) {
       const known = out.findIndex(r => r.roomId === invite.roomId)
       const room = out[known]
@@ -1312,7 +1318,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
         out.push({ roomId: invite.roomId, membership: 'invite' })
         continue
       }
-      if (room.membership === 'join' || room.membership === 'invite') continue
+      if (room.membership === 'invite') continue
       const held = (await this.#engine.room(invite.roomId))?.entry(RoomEventType.Member, this.userId)
       if (inviteFollows(invite, held)) out[known] = { ...room, membership: 'invite' }
     }
