@@ -141,6 +141,14 @@ export class RoomEngine {
   readonly #recent = new Map<string, Recent>()
   /** Per room, the promise of its last write (settled, never rejecting). */
   readonly #lastWrite = new Map<string, Promise<void>>()
+  /**
+   * Events `receive` holds and has not finished with (fetching their gap, waiting in the room's
+   * queue, being decided) and the gap events fetched for them, by event ID (IDs are hashes over
+   * the room ID, so one map serves every room): settled when that `receive` returns. Gossipsub
+   * validates messages concurrently, so an event often arrives while its parent is still here;
+   * waiting for the parent (bounded) beats fetching it from the relayer over sync.
+   */
+  readonly #receiving = new Map<string, Promise<void>>()
   /** Work in flight (queue tasks, publishes, writes), awaited by `stop`. */
   readonly #inflight = new Set<Promise<unknown>>()
   readonly #stopping = new AbortController()
@@ -525,29 +533,75 @@ export class RoomEngine {
     }
   }
 
-  /** A checked event from a peer: fill the gap under it from that peer, then decide it (and the gap). */
+  /**
+   * A checked event from a peer: wait (bounded) for whatever of it and its parents and auth events
+   * another `receive` holds, fill the rest of the gap under it from that peer, then decide it (and
+   * the gap).
+   */
   async receive (checked: CheckedEvent, from: PeerId, options: AbortOptions = {}): Promise<IngestResult> {
     const roomId = checked.event.room_id
-    if (await this.#isStored(checked.eventId)) return { status: 'duplicate' }
-    let ancestors: CheckedEvent[] = []
     const deps = [...checked.event.prev_events, ...checked.event.auth_events]
-    let unknown = false
-    for (const id of deps) if (!(await this.#isStored(id))) { unknown = true; break }
-    if (unknown && this.#net !== undefined) {
-      const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-      try {
-        ancestors = (await fetchAncestors(this.#net.sync, from, roomId, { events: [checked] }, {
-          signal, maxEvents: GAP_FILL_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
-          isStored: async (id) => await this.#isStored(id),
-          localHeads: async () => await this.#store.getHeads(roomId)
-        })).events
-      } catch (err) {
-        this.#log('could not fetch the gap under %s from %p: %s', checked.eventId, from, err instanceof Error ? err.message : String(err))
-      }
+    // Registered before the first await, so an event delivered right after this one sees it.
+    const held: Array<Promise<void>> = []
+    for (const id of [checked.eventId, ...deps]) {
+      const pending = this.#receiving.get(id)
+      if (pending !== undefined) held.push(pending)
     }
-    return await this.#run(roomId, async () => {
-      for (const ancestor of ancestors) await this.#ingest(ancestor, { wait: false })
-      return await this.#ingest(checked)
+    let finished!: () => void
+    const settled = new Promise<void>(resolve => { finished = resolve })
+    const mine: string[] = []
+    if (!this.#receiving.has(checked.eventId)) {
+      this.#receiving.set(checked.eventId, settled)
+      mine.push(checked.eventId)
+    }
+    try {
+      if (await this.#isStored(checked.eventId)) return { status: 'duplicate' }
+      if (held.length > 0) await this.#awaitHeld(held, options)
+      let ancestors: CheckedEvent[] = []
+      let unknown = false
+      for (const id of deps) if (!(await this.#isStored(id))) { unknown = true; break }
+      if (unknown && this.#net !== undefined) {
+        const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+        try {
+          ancestors = (await fetchAncestors(this.#net.sync, from, roomId, { events: [checked] }, {
+            signal, maxEvents: GAP_FILL_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
+            isStored: async (id) => await this.#isStored(id),
+            localHeads: async () => await this.#store.getHeads(roomId)
+          })).events
+        } catch (err) {
+          this.#log('could not fetch the gap under %s from %p: %s', checked.eventId, from, err instanceof Error ? err.message : String(err))
+        }
+        // Queued now: an event arriving on top of one of them waits for it too.
+        for (const ancestor of ancestors) {
+          if (this.#receiving.has(ancestor.eventId)) continue
+          this.#receiving.set(ancestor.eventId, settled)
+          mine.push(ancestor.eventId)
+        }
+      }
+      return await this.#run(roomId, async () => {
+        for (const ancestor of ancestors) await this.#ingest(ancestor, { wait: false })
+        return await this.#ingest(checked)
+      })
+    } finally {
+      for (const id of mine) if (this.#receiving.get(id) === settled) this.#receiving.delete(id)
+      finished()
+    }
+  }
+
+  /**
+   * Waits for `held` (other `receive` calls) to settle, at most `GAP_FILL_TIMEOUT_MS` or until the
+   * caller's signal or the node stops; never throws — what is still missing afterwards is fetched.
+   */
+  async #awaitHeld (held: ReadonlyArray<Promise<void>>, options: AbortOptions): Promise<void> {
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
+    if (signal.aborted) return
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      signal.addEventListener('abort', done, { once: true })
+      void Promise.all(held).then(done)
     })
   }
 

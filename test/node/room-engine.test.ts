@@ -122,4 +122,30 @@ describe('room engine', () => {
     // Who may read: a public room anyone; an invite-only room only members (this peer is nobody).
     expect(await engine.authorize(peer, roomId)).toBe(false)
   })
+
+  it('an event delivered while its parent is still in the room\'s queue waits for it instead of fetching it over sync', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    const requests: string[] = []
+    await engine.attach({
+      sync: {
+        heads: async () => { requests.push('heads'); return [] },
+        events: async () => { requests.push('events'); return [] },
+        missing: async () => { requests.push('missing'); return [] }
+      },
+      gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
+    })
+    const first = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'one' })
+    const context = await ctx()
+    const second = buildMessage(alice.device, { ...context, prevEvents: [first.eventId], depth: first.event.depth + 1 }, { originServerTs: T0 + 20, body: 'two' })
+    const third = buildMessage(alice.device, { ...context, prevEvents: [second.eventId], depth: first.event.depth + 2 }, { originServerTs: T0 + 30, body: 'three' })
+    // Gossipsub validates concurrently: all three reach the engine before the first is stored.
+    const results = await Promise.all([first, second, third].map(async built => await engine.receive(checkedFromBuilt(built), peer)))
+    expect(results).toEqual(Array(3).fill({ status: 'stored', decision: { kind: 'accepted' } }))
+    expect(requests).toEqual([])
+    expect(await store.getHeads(roomId)).toEqual([third.eventId])
+    // A parent nobody holds is still fetched from the peer.
+    const orphan = buildMessage(alice.device, { ...context, prevEvents: ['$unknownparent'], depth: 9 }, { originServerTs: T0 + 40, body: 'orphan' })
+    expect(await engine.receive(checkedFromBuilt(orphan), peer)).toEqual({ status: 'missing', missing: ['$unknownparent'] })
+    expect(requests).toContain('events')
+  })
 })
