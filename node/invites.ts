@@ -69,7 +69,8 @@ export function checkOfferedInvite (bytes: Uint8Array, userId: string): { ok: tr
  * Whether an invite comes after `held`, the membership event this node holds for its own user in
  * the room (`undefined`: it holds none). The local view must follow the room's events in order: an
  * invite sent after a kick, a leave or an unban is an invite, even though this node — off the
- * room's topic once removed, and refused sync while banned — never saw what came between.
+ * room's topic once removed, and refused sync while banned — never saw what came between; so is
+ * an invite deeper than a `join` this node still holds after being removed behind a partition.
  *
  * The order is the DAG's: an event's `depth` is greater than each of its `prev_events`' (Matrix
  * server-server API, "depth": "the maximum depth of the event's prev_events, plus one"), so an

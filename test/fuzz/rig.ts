@@ -222,8 +222,8 @@ class Rig {
     }
     this.acked.set(await a.invite(this.roomId, userId), `invite of ${node.name}`)
     // Joining catches the room up from the connected members first, so it works even where the
-    // invite itself was not taken (see the report: a stale local ban refuses it; rooms() does not
-    // show an invite to a room the node holds with membership leave).
+    // invite itself did not reach the node (a node off the room's topic learns of it only by
+    // direct delivery; see test/fuzz/regressions.test.ts for the rejoin cases).
     let lastError: unknown
     await waitUntil(async () => {
       try {
