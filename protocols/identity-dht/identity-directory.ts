@@ -19,7 +19,7 @@ import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ErrorCode, KeyroomError, parseUserId } from '../core/index.js'
-import { deadline, raceSignal } from './abort.js'
+import { deadline, raceSignal } from '../sync/index.js'
 import {
   CACHE_MAX_ENTRIES, CACHE_MAX_STALE_MS, DHT_NAMESPACE, CACHE_REFRESH_AFTER_MS, CACHE_TTL_MS, FIND_PEER_TIMEOUT_MS, LOOKUP_TIMEOUT_MS,
   MAX_ADDRESS_LOOKUPS, MAX_BACKGROUND_REFRESHES, PUBLISH_TIMEOUT_MS, REPUBLISH_INTERVAL_MS, REPUBLISH_RETRY_MS

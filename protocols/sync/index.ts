@@ -108,3 +108,4 @@ export interface RoomSyncInit {
 export function roomSync (init: RoomSyncInit): (components: RoomSyncComponents) => RoomSync {
   return (components) => new RoomSyncService(components, init)
 }
+export { deadline, raceSignal } from './abort.js'
