@@ -71,7 +71,9 @@ export async function publishUserRecord (
   change: { userId: string, upkSeed: Uint8Array, attestations: readonly AttestationJson[], revocations: readonly RevocationJson[] },
   options: AbortOptions = {}
 ): Promise<PublishedRecord> {
-  const found = await directory.lookup(change.userId, { ...options, maxAge: 0, addresses: false })
+  // Read-modify-write: the successor's `seq` must be above every copy the DHT holds, so this reads
+  // the whole query's answer (`quorum: 'all'`), not the default first-holders' answer.
+  const found = await directory.lookup(change.userId, { ...options, maxAge: 0, addresses: false, quorum: 'all' })
   const record = found?.record
   const revocations = new Map<string, Revocation>()
   for (const revocation of record?.revocations ?? []) revocations.set(revocation.udk, revocation)

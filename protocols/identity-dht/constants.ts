@@ -74,6 +74,28 @@ export const PUBLISH_TIMEOUT_MS = 30_000
  */
 export const LOOKUP_TIMEOUT_MS = 10_000
 
+/**
+ * Default lookup policy: a lookup that has to ask the DHT answers with the best (highest `seq`,
+ * verified) of the records returned by the first this-many holders, and the same query runs on to
+ * completion in the background, moving the cache (and `onRecord`) forward if a later holder has a
+ * higher `seq`.
+ *
+ * Why 3: a put goes to the 20 closest peers (kad-dht K), so a record that was published reaches
+ * many holders; three independent answers make it unlikely that every one of them missed the latest
+ * put, while the answer no longer waits for the slowest of ~20 holders (measured in a 30-node
+ * loopback network: full query p50 ≈ 100 ms, first three answers ≈ 45 ms; docs/dht.md).
+ *
+ * Risk, and why it is acceptable: if all three missed the latest put, the answer is briefly
+ * outdated (until the query ends, at most {@link LOOKUP_TIMEOUT_MS}). It can never be older than
+ * what this node already knows: the validator drops answers below its high-water `seq`, and the
+ * cache never goes backwards. A revocation also reaches every room as a device state event, and
+ * room auth never consults the directory, so an outdated answer can at worst route one message
+ * to a revoked device's address — which honest peers already refuse at the connection once they
+ * know the revocation. A caller that must see the newest record (read-modify-write of the user's
+ * own record) asks with `quorum: 'all'`.
+ */
+export const LOOKUP_QUORUM = 3
+
 /** Time bound of the address lookups (`peerRouting.findPeer`) of one user's devices, ms. */
 export const FIND_PEER_TIMEOUT_MS = 3_000
 

@@ -8,8 +8,13 @@
  *   (refresh-ahead: users in active use never reach the TTL);
  * - `cacheTtl` < age ≤ `cacheMaxStale`: answered from memory marked `stale`, refreshed in the
  *   background (stale-while-revalidate) — unless the caller set `maxAge`, then it waits for the DHT;
- * - older, or not cached: the caller waits for the DHT (bounded by `lookupTimeout`).
- * Background refreshes are deduplicated per user and at most `maxBackgroundRefreshes` run at once.
+ * - older, or not cached: the caller waits for the DHT (bounded by `lookupTimeout`) — by default
+ *   only until `lookupQuorum` (3) holders have answered: the best of their verified records is the
+ *   answer, and the same query runs to completion in the background, moving the cache forward (and
+ *   calling `onRecord`) if a slower holder has a higher `seq`. Why that is safe enough, and when to
+ *   ask with `quorum: 'all'` instead: `LOOKUP_QUORUM` in constants.ts, docs/dht.md.
+ * Background refreshes wait for their whole query, are deduplicated per user and at most
+ * `maxBackgroundRefreshes` run at once.
  *
  * The cache never goes backwards: a DHT answer older (lower `seq`) than the cached record leaves the
  * cached record in place (it only confirms it), so a replayed stale record cannot undo a revocation
@@ -21,7 +26,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ErrorCode, KeyroomError, parseUserId } from '../core/index.js'
 import { deadline, raceSignal } from '../sync/index.js'
 import {
-  CACHE_MAX_ENTRIES, CACHE_MAX_STALE_MS, DHT_NAMESPACE, CACHE_REFRESH_AFTER_MS, CACHE_TTL_MS, FIND_PEER_TIMEOUT_MS, LOOKUP_TIMEOUT_MS,
+  CACHE_MAX_ENTRIES, CACHE_MAX_STALE_MS, DHT_NAMESPACE, CACHE_REFRESH_AFTER_MS, CACHE_TTL_MS, FIND_PEER_TIMEOUT_MS, LOOKUP_QUORUM, LOOKUP_TIMEOUT_MS,
   MAX_ADDRESS_LOOKUPS, MAX_BACKGROUND_REFRESHES, PUBLISH_TIMEOUT_MS, REPUBLISH_INTERVAL_MS, REPUBLISH_RETRY_MS
 } from './constants.js'
 import { userRecordKey } from './key.js'
@@ -79,6 +84,7 @@ interface Settings {
   republishInterval: number
   republishRetry: number
   maxBackgroundRefreshes: number
+  lookupQuorum: number | 'all'
 }
 
 /** The {@link IdentityDirectory} implementation. */
@@ -87,6 +93,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
   readonly #log: Logger
   readonly #settings: Settings
   readonly #now: () => number
+  readonly #onRecord: IdentityDirectoryInit['onRecord']
   readonly #cache: LruMap<UserId, CacheEntry>
   readonly #own = new Map<UserId, OwnEntry>()
   /** DHT lookups running, by user (one per user, shared by every caller). */
@@ -105,6 +112,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     this.#components = components
     this.#log = components.logger.forComponent('keyroom:identity-dht')
     this.#now = init.now ?? Date.now
+    this.#onRecord = init.onRecord
     this.#settings = {
       cacheTtl: init.cacheTtl ?? CACHE_TTL_MS,
       cacheRefreshAfter: init.cacheRefreshAfter ?? Math.min(CACHE_REFRESH_AFTER_MS, init.cacheTtl ?? CACHE_TTL_MS),
@@ -115,7 +123,8 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
       maxAddressLookups: init.maxAddressLookups ?? MAX_ADDRESS_LOOKUPS,
       republishInterval: init.republishInterval ?? REPUBLISH_INTERVAL_MS,
       republishRetry: init.republishRetry ?? REPUBLISH_RETRY_MS,
-      maxBackgroundRefreshes: init.maxBackgroundRefreshes ?? MAX_BACKGROUND_REFRESHES
+      maxBackgroundRefreshes: init.maxBackgroundRefreshes ?? MAX_BACKGROUND_REFRESHES,
+      lookupQuorum: init.lookupQuorum ?? LOOKUP_QUORUM
     }
     this.#cache = new LruMap(init.cacheMaxEntries ?? CACHE_MAX_ENTRIES)
   }
@@ -194,7 +203,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
       }
       if (age > this.#settings.cacheMaxStale) this.#cache.delete(upk)
     }
-    const fetched = await raceSignal(this.#fetch(upk, options.quorum), options.signal)
+    const fetched = await raceSignal(this.#fetch(upk, options.quorum ?? this.#settings.lookupQuorum), options.signal)
     if (fetched === undefined) return undefined
     if (options.addresses !== false) await raceSignal(this.#resolveAddresses(fetched), options.signal)
     return this.#view(fetched, 'network')
@@ -204,6 +213,13 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     const entry = this.#cache.peek(upk)
     if (entry === undefined || this.#now() - entry.fetchedAt > this.#settings.cacheMaxStale) return undefined
     return this.#view(entry, 'cache')
+  }
+
+  async idle (): Promise<void> {
+    // A query that settles may be followed by one a listener starts, hence the loop.
+    while (this.#inflight.size > 0) {
+      await Promise.allSettled([...this.#inflight.values()].map(async query => await query.result))
+    }
   }
 
   #assertStarted (): void {
@@ -232,6 +248,11 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     }
     const fresh: CacheEntry = { record, fetchedAt: now, addresses: entry?.addresses ?? new Map(), peerIds: entry?.peerIds ?? new Map() }
     this.#cache.set(record.upk, fresh)
+    try {
+      this.#onRecord?.(record, entry?.record)
+    } catch (err) {
+      this.#log.error('onRecord for %s seq %d threw: %s', record.upk, record.seq, errorMessage(err))
+    }
     const own = this.#own.get(record.upk)
     if (own !== undefined && compareUserRecords(record, own.record) > 0) {
       this.#log('re-publishing the newer record seq %d of %s instead of seq %d', record.seq, record.upk, own.record.seq)
@@ -304,13 +325,14 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
   }
 
   /**
-   * The user's record from the DHT: one query per user at a time, shared by every caller. Without a
-   * quorum the answer is the whole query's; with one, the best of the first `quorum` holders'
-   * records (verified), while the query runs on and updates the cache when it ends.
+   * The user's record from the DHT: one query per user at a time, shared by every caller. With
+   * `'all'` the answer is the whole query's; with a quorum, the best of the first `quorum` holders'
+   * records (verified), while the query runs on and updates the cache when it ends. A quorum below 1
+   * counts as `'all'`.
    */
-  async #fetch (upk: UserId, quorum?: number): Promise<CacheEntry | undefined> {
+  async #fetch (upk: UserId, quorum: number | 'all'): Promise<CacheEntry | undefined> {
     const query = this.#inflight.get(upk) ?? this.#startQuery(upk)
-    if (quorum === undefined || quorum < 1) return await query.result
+    if (quorum === 'all' || !(quorum >= 1)) return await query.result
     await new Promise<void>(resolve => {
       const check = (): void => {
         if (!query.settled && query.candidates.length < quorum) return
@@ -393,7 +415,7 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     this.#background++
     this.#track((async () => {
       try {
-        const entry = await this.#fetch(upk)
+        const entry = await this.#fetch(upk, 'all')
         if (entry !== undefined) await this.#resolveAddresses(entry)
       } catch (err) {
         if (this.#started) this.#log('background refresh of %s failed: %s', upk, errorMessage(err))

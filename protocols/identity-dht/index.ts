@@ -72,12 +72,15 @@ export interface LookupOptions extends AbortOptions {
   addresses?: boolean
   /**
    * When asking the DHT, answer as soon as this many holders have returned a record (the best of
-   * them, verified) instead of waiting for the whole query (default: wait). The query runs on and
-   * updates the cache when it ends, so a newer record held by slower holders replaces the answer
-   * moments later. A latency choice: a small quorum can answer with an outdated record if the first
-   * holders to answer all missed the latest put.
+   * them, verified) — default `LOOKUP_QUORUM` (3), or the directory's `lookupQuorum` — or,
+   * with `'all'`, only when the whole query has ended. The query runs on either way and updates the
+   * cache (and calls `onRecord`) when a slower holder has a higher `seq`, so an answer that was
+   * briefly outdated is replaced moments later; the cache never goes backwards. A latency choice: a
+   * quorum answer is outdated only if every one of the first holders missed the latest put. Use
+   * `'all'` before signing a successor of the record (read-modify-write), so its `seq` is above
+   * every copy the query can reach. Fewer holders than the quorum: the whole query's answer.
    */
-  quorum?: number
+  quorum?: number | 'all'
 }
 
 /** What became of a put: how many DHT peers confirmed they store the record. */
@@ -111,6 +114,12 @@ export interface IdentityDirectory {
   cached(upk: UserId): UserDevices | undefined
   /** The records this node keeps re-publishing, by user. */
   published(): UserRecord[]
+  /**
+   * Resolves once no DHT lookup query of this directory is running (queries that run on after a
+   * quorum answer, and background refreshes, included). For tests and benchmarks that must not
+   * overlap one query with the next; never needed for correctness.
+   */
+  idle(): Promise<void>
 }
 
 /**
@@ -138,6 +147,17 @@ export interface IdentityDirectoryInit {
   republishInterval?: number
   republishRetry?: number
   maxBackgroundRefreshes?: number
+  /** Default quorum of a lookup that asks the DHT (default `LOOKUP_QUORUM`; `'all'`: wait for the whole query). */
+  lookupQuorum?: number | 'all'
+  /**
+   * Change notification: called when the cache takes a record of a user that is new to it or has a
+   * higher `seq` (or, at equal `seq`, wins the selector's byte tie-break) than the one it held —
+   * from a lookup answer, the rest of a query after a quorum answer, a background refresh, or an
+   * own publish. Never called for a record that does not win (the cache never goes backwards).
+   * `previous` is the record the cache held, if any. Runs synchronously; a throw is logged and
+   * ignored. The node uses it to learn revocations as soon as the DHT shows them.
+   */
+  onRecord?: (record: UserRecord, previous: UserRecord | undefined) => void
   /** The clock, ms since the epoch (default `Date.now`); tests pass their own. */
   now?: () => number
 }

@@ -1,6 +1,7 @@
 /**
- * The directory against a scripted DHT (no network): what it does with answers that arrive late,
- * queries that fail after answering, background refresh limits, and stopping mid-query.
+ * The directory against a scripted DHT (no network): the default lookup policy (best of the first
+ * three holders' answers, the query running on in the background), what it does with answers that
+ * arrive late, queries that fail after answering, background refresh limits, and stopping mid-query.
  */
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -8,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createUserRecord, encodeUserRecord, identityDirectory, userIdFromRecordKey } from '../../../protocols/identity-dht/index.js'
 import { waitFor } from '../../helpers/wait-for.js'
 import { attest, user } from './fixtures.js'
-import type { IdentityDirectory, IdentityDirectoryComponents } from '../../../protocols/identity-dht/index.js'
+import type { IdentityDirectory, IdentityDirectoryComponents, IdentityDirectoryInit, UserRecord } from '../../../protocols/identity-dht/index.js'
 import type { AbortOptions, Startable } from '@libp2p/interface'
 import type { QueryEvent } from '@libp2p/kad-dht'
 
@@ -39,7 +40,7 @@ type Script = (key: Uint8Array, options: AbortOptions) => AsyncGenerator<QueryEv
 const running: Array<IdentityDirectory & Startable> = []
 afterEach(async () => { for (const d of running.splice(0)) await d.stop() })
 
-async function directory (script: Script, init = {}): Promise<{ directory: IdentityDirectory & Startable, gets: () => number, active: () => number }> {
+async function directory (script: Script, init: IdentityDirectoryInit = {}): Promise<{ directory: IdentityDirectory & Startable, gets: () => number, active: () => number }> {
   let gets = 0
   let active = 0
   const components: IdentityDirectoryComponents = {
@@ -125,5 +126,108 @@ describe('directory with a scripted DHT', () => {
     await d.stop()
     await expect(pending).rejects.toMatchObject({ code: 'ERR_NOT_STARTED' })
     expect(Date.now() - t0).toBeLessThan(1_000)
+  })
+})
+
+describe('default lookup policy: the first three holders answer, the query runs on', () => {
+  it('answers with the best of the first three answers while the query is still running', async () => {
+    const late = gate()
+    let finished = false
+    const { directory: d, active } = await directory(async function * (_key, options) {
+      yield answer(record(1))
+      yield answer(record(3))
+      yield answer(record(2))
+      await late.wait(options.signal)
+      finished = true
+    })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 3, source: 'network' })
+    expect(finished).toBe(false)
+    expect(active()).toBe(1)
+    late.open()
+    await d.idle()
+    expect(finished).toBe(true)
+    expect(active()).toBe(0)
+  })
+
+  it('a higher seq from a slower holder moves the cache forward and calls onRecord; a lower one does not', async () => {
+    const late = gate()
+    const seen: Array<[number, number | undefined]> = []
+    const onRecord = (r: UserRecord, previous: UserRecord | undefined): void => { seen.push([r.seq, previous?.seq]) }
+    const { directory: d } = await directory(async function * (_key, options) {
+      yield answer(record(2))
+      yield answer(record(2))
+      yield answer(record(2))
+      await late.wait(options.signal)
+      yield answer(record(1))
+      yield answer(record(5))
+    }, { onRecord })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 2 })
+    expect(seen).toEqual([[2, undefined]])
+    late.open()
+    await d.idle()
+    expect(d.cached(alice.upk)).toMatchObject({ seq: 5 })
+    expect(seen).toEqual([[2, undefined], [5, 2]])
+  })
+
+  it('the cache never goes backwards: a later query whose holders all have an older record leaves it in place', async () => {
+    let round = 0
+    const seen: number[] = []
+    const { directory: d } = await directory(async function * () {
+      round++
+      const seq = round === 1 ? 4 : 3
+      for (let i = 0; i < 4; i++) yield answer(record(seq))
+    }, { onRecord: (r) => { seen.push(r.seq) } })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 4 })
+    await d.idle()
+    expect(await d.lookup(alice.upk, { addresses: false, maxAge: 0 })).toMatchObject({ seq: 4 })
+    await d.idle()
+    expect(round).toBe(2)
+    expect(seen).toEqual([4])
+  })
+
+  it("quorum 'all' (per call or as the directory's default) waits for the whole query", async () => {
+    for (const init of [{}, { lookupQuorum: 'all' as const }]) {
+      const late = gate()
+      const { directory: d } = await directory(async function * (_key, options) {
+        for (let i = 0; i < 3; i++) yield answer(record(1))
+        await late.wait(options.signal)
+        yield answer(record(2))
+      }, init)
+      const pending = d.lookup(alice.upk, { addresses: false, ...('lookupQuorum' in init ? {} : { quorum: 'all' as const }) })
+      let settled = false
+      void pending.then(() => { settled = true })
+      await waitFor(async () => { await new Promise(resolve => setTimeout(resolve, 20)); return true })
+      expect(settled).toBe(false)
+      late.open()
+      expect(await pending).toMatchObject({ seq: 2 })
+    }
+  })
+
+  it('with fewer holders than the quorum, the answer is the whole query\'s', async () => {
+    const { directory: d } = await directory(async function * () {
+      yield answer(record(1))
+      yield answer(record(6))
+    })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 6 })
+  })
+
+  it('a forged answer among the first three does not win; the best valid one does', async () => {
+    const forged = new TextEncoder().encode(new TextDecoder().decode(record(2)).replace('"seq":2', '"seq":9'))
+    const late = gate()
+    const { directory: d } = await directory(async function * (_key, options) {
+      yield answer(forged)
+      yield answer(record(2))
+      yield answer(record(1))
+      await late.wait(options.signal)
+    })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 2 })
+    late.open()
+  })
+
+  it('onRecord throwing does not break the lookup', async () => {
+    const { directory: d } = await directory(async function * () {
+      for (let i = 0; i < 3; i++) yield answer(record(1))
+    }, { onRecord: () => { throw new Error('listener bug') } })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 1 })
   })
 })
