@@ -133,6 +133,25 @@ export const DIAL_TIMEOUT_MS = 5_000
 /** Events read per page when a room is loaded from the store or history is listed. */
 export const STORE_PAGE_SIZE = 256
 
+/**
+ * Positions (room, depth) of stored events the engine keeps in memory: every prev event of a new
+ * event is looked up, and those are nearly always recent. ≈ 150 bytes an entry.
+ */
+export const POSITION_CACHE_ENTRIES = 65_536
+
+/**
+ * Bytes of recently stored or served events kept in memory for the sync server (peers filling a
+ * gap or catching up ask for the newest events, and a `missing` walk reads each event twice).
+ */
+export const EVENT_CACHE_BYTES = 8 * 1024 * 1024
+
+/**
+ * Events read ahead, in one batch, below an event a `missing` walk reads from the store: its
+ * ancestors sit just below it in the room's (depth, event ID) order. One batch instead of one
+ * read per event makes a cold catch-up of a long history a few hundred reads, not thousands.
+ */
+export const SYNC_READ_AHEAD = 256
+
 /** Default and largest `limit` of `messages()`. */
 export const DEFAULT_MESSAGES_LIMIT = 50
 export const MAX_MESSAGES_LIMIT = 1_000

@@ -7,9 +7,11 @@
  *
  * 1. The *frontier* is every ID wanted but not held: the starting IDs, and each fetched event's
  *    `prev_events` and `auth_events` that are neither stored nor fetched.
- * 2. Fetch up to 100 frontier events by ID (`events`); then, from those whose parents are still
- *    unknown, walk backwards with `missing` (Matrix `/get_missing_events`, stopping at our own
- *    heads), 100 events a request. A linear history costs two requests per 100 events.
+ * 2. From the events held whose parents are still unknown (the starting events, then the last
+ *    answer's), walk backwards with `missing` (Matrix `/get_missing_events`, stopping at our own
+ *    heads), up to `MAX_MISSING_LIMIT` events a request: a linear history of 10,000 events is ten
+ *    round trips. When the walk brings nothing (or there is nothing to walk from: `start.ids`),
+ *    fetch up to 100 frontier events by ID (`events`).
  * 3. Repeat until the frontier is empty (complete) or a bound is hit, or the peer has none of the
  *    frontier (incomplete).
  *
@@ -17,6 +19,7 @@
  * fails is dropped (and anything that needs it stays unfetched). The result is parents-first, so the
  * engine can decide the events in order. Bounded in events, bytes and time (the caller's signal).
  */
+import { MAX_MISSING_LIMIT } from '../protocols/sync/index.js'
 import { parentsFirst } from './dag.js'
 import { checkEventBytes } from './ingest-checks.js'
 import type { CheckedEvent } from './ingest-checks.js'
@@ -34,6 +37,8 @@ export interface FetchAncestorsOptions extends AbortOptions {
   maxBytes: number
   /** Whether the node already stores an event (the walk stops there). */
   isStored: (eventId: string) => Promise<boolean>
+  /** `isStored` for many IDs at once (in the order given); when absent, `isStored` is asked per ID. */
+  areStored?: (eventIds: readonly string[]) => Promise<boolean[]>
   /** The node's heads of the room (`earliest` of `missing`: the peer walks no further). */
   localHeads: () => Promise<string[]>
   /** Called after each batch with the number of events fetched so far. */
@@ -63,20 +68,27 @@ export async function fetchAncestors (
   const frontier = new Set<string>()
   let bytes = 0
 
+  /** Asks the node about the IDs it has not been asked about yet, in one batch. */
+  const learn = async (ids: readonly string[]): Promise<void> => {
+    const ask = [...new Set(ids)].filter(id => !fetched.has(id) && !starting.has(id) && !stored.has(id))
+    if (ask.length === 0) return
+    const answers = options.areStored !== undefined
+      ? await options.areStored(ask)
+      : await Promise.all(ask.map(async id => await options.isStored(id)))
+    for (let i = 0; i < ask.length; i++) stored.set(ask[i]!, answers[i] === true)
+  }
   const isKnown = async (id: string): Promise<boolean> => {
     if (fetched.has(id) || starting.has(id)) return true
-    let known = stored.get(id)
-    if (known === undefined) {
-      known = await options.isStored(id)
-      stored.set(id, known)
-    }
-    return known
+    await learn([id])
+    return stored.get(id) === true
   }
-  const want = async (ids: Iterable<string>): Promise<void> => {
+  const want = async (ids: readonly string[]): Promise<void> => {
+    await learn(ids)
     for (const id of ids) if (!frontier.has(id) && !(await isKnown(id))) frontier.add(id)
   }
   const add = async (got: readonly SyncedEvent[]): Promise<CheckedEvent[]> => {
     const added: CheckedEvent[] = []
+    await learn(got.map(g => g.eventId))
     for (const { eventId, bytes: eventBytes } of got) {
       if (fetched.size >= options.maxEvents) break
       if (await isKnown(eventId)) continue
@@ -90,37 +102,47 @@ export async function fetchAncestors (
       bytes += eventBytes.byteLength
       added.push(check.checked)
     }
-    for (const event of added) await want([...event.event.prev_events, ...event.event.auth_events])
+    await want(added.flatMap(event => [...event.event.prev_events, ...event.event.auth_events]))
     return added
   }
 
-  for (const event of start.events ?? []) await want([...event.event.prev_events, ...event.event.auth_events])
-  await want(start.ids ?? [])
+  await want([...(start.events ?? []).flatMap(event => [...event.event.prev_events, ...event.event.auth_events]), ...(start.ids ?? [])])
 
+  // Fetched events with a parent or auth event still wanted: where the `missing` walk starts.
+  let latest: string[] = []
+  const latestOf = (events: readonly CheckedEvent[]): string[] => {
+    const out: string[] = []
+    for (let i = events.length - 1; i >= 0 && out.length < IDS_PER_REQUEST; i--) {
+      const event = events[i]!
+      if ([...event.event.prev_events, ...event.event.auth_events].some(id => frontier.has(id))) out.push(event.eventId)
+    }
+    return out
+  }
+  latest = latestOf(start.events ?? [])
   while (frontier.size > 0) {
     options.signal?.throwIfAborted()
     if (fetched.size >= options.maxEvents || bytes >= options.maxBytes) {
       options.log?.('fetch from %p for %s stopped at its bound (%d events, %d bytes)', peer, roomId, fetched.size, bytes)
       break
     }
-    const ids = [...frontier].slice(0, Math.min(IDS_PER_REQUEST, options.maxEvents - fetched.size))
-    const got = await add(await sync.events(peer, roomId, ids, options))
+    let got: CheckedEvent[] = []
+    if (latest.length > 0) {
+      // Walk back from the events whose parents are unknown: a whole answer of ancestors per trip.
+      const earliest = (await options.localHeads()).slice(0, IDS_PER_REQUEST)
+      const limit = Math.min(MAX_MISSING_LIMIT, options.maxEvents - fetched.size)
+      got = await add(await sync.missing(peer, roomId, { earliest, latest, limit }, options))
+    }
     if (got.length === 0) {
-      options.log?.('peer %p has none of %d wanted events of %s', peer, ids.length, roomId)
-      break
+      // Wanted IDs the walk does not reach (the starting IDs, far auth events): ask for them by ID.
+      const ids = [...frontier].slice(0, Math.min(IDS_PER_REQUEST, options.maxEvents - fetched.size))
+      got = await add(await sync.events(peer, roomId, ids, options))
+      if (got.length === 0) {
+        options.log?.('peer %p has none of %d wanted events of %s', peer, ids.length, roomId)
+        break
+      }
     }
     options.onProgress?.(fetched.size)
-    // Walk back from the events just fetched whose parents are still unknown.
-    const latest: string[] = []
-    for (const event of got) {
-      if (latest.length >= IDS_PER_REQUEST) break
-      if ([...event.event.prev_events, ...event.event.auth_events].some(id => frontier.has(id))) latest.push(event.eventId)
-    }
-    if (latest.length === 0 || fetched.size >= options.maxEvents) continue
-    const earliest = (await options.localHeads()).slice(0, IDS_PER_REQUEST)
-    const limit = Math.min(IDS_PER_REQUEST, options.maxEvents - fetched.size)
-    await add(await sync.missing(peer, roomId, { earliest, latest, limit }, options))
-    options.onProgress?.(fetched.size)
+    latest = latestOf(got)
   }
   return { events: parentsFirst([...fetched.values()]), complete: frontier.size === 0 }
 }

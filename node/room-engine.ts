@@ -28,10 +28,11 @@ import { setMaxListeners } from '@libp2p/interface'
 import {
   ErrorCode, KeyroomError, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, stateMapKey
 } from '../protocols/core/index.js'
+import { Lru } from '../protocols/core/collections/lru.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
   CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
-  ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE
+  EVENT_CACHE_BYTES, POSITION_CACHE_ENTRIES, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
 } from './constants.js'
 import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
 import { fetchAncestors } from './fetch-ancestors.js'
@@ -46,7 +47,7 @@ import type {
 } from '../protocols/core/index.js'
 import type { GossipVerdict, RoomGossip } from '../protocols/gossip/index.js'
 import type { RoomSync, StateIds, SyncStore } from '../protocols/sync/index.js'
-import type { Decision, EventPosition, Membership, RoomMeta, RoomStore, StateUpdate } from '../store/index.js'
+import type { Decision, EventPosition, Membership, RoomMeta, RoomStore, StateUpdate, StoredEvent } from '../store/index.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
 /** What became of one event offered to the engine. */
@@ -107,6 +108,13 @@ interface Recent {
   state: ReadonlyMap<string, string> | undefined
 }
 
+/** A durable event as the sync server reads it. */
+interface CachedEvent {
+  roomId: string
+  bytes: Uint8Array
+  prevEvents: readonly string[]
+}
+
 const textEncoder = new TextEncoder()
 
 function storeDecision (decision: CoreDecision): Decision {
@@ -136,6 +144,12 @@ export class RoomEngine {
   readonly #onDeviceEvent: RoomEngineInit['onDeviceEvent']
   #net: EngineNetwork | undefined
   readonly #views = new Map<string, Promise<RoomView | undefined>>()
+  /** The views of `#views` that have loaded (their state events answer "is it stored?" at once). */
+  readonly #loaded = new Map<string, RoomView>()
+  /** Positions of durable events, most recently used first out (see POSITION_CACHE_ENTRIES). */
+  readonly #positions = new Lru<{ roomId: string, depth: number }>(POSITION_CACHE_ENTRIES)
+  /** Bytes and parents of durable events, for the sync server (see EVENT_CACHE_BYTES). */
+  readonly #eventCache = new Lru<CachedEvent>(EVENT_CACHE_BYTES)
   readonly #queues = new Map<string, SerialQueue>()
   /** Writes not yet durable, by event ID (see the module comment). */
   readonly #recent = new Map<string, Recent>()
@@ -220,11 +234,26 @@ export class RoomEngine {
     let pending = this.#views.get(roomId)
     if (pending === undefined) {
       pending = this.#load(roomId)
-      this.#views.set(roomId, pending)
-      pending.then(view => { if (view === undefined && this.#views.get(roomId) === pending) this.#views.delete(roomId) },
-        () => { if (this.#views.get(roomId) === pending) this.#views.delete(roomId) })
+      this.#setView(roomId, pending)
     }
     return await pending
+  }
+
+  /** Installs a (loading) view; it joins `#loaded` once it has loaded, unless replaced meanwhile. */
+  #setView (roomId: string, pending: Promise<RoomView | undefined>): void {
+    this.#views.set(roomId, pending)
+    this.#loaded.delete(roomId)
+    pending.then(view => {
+      if (this.#views.get(roomId) !== pending) return
+      if (view === undefined) this.#views.delete(roomId)
+      else this.#loaded.set(roomId, view)
+    }, () => { if (this.#views.get(roomId) === pending) this.#views.delete(roomId) })
+  }
+
+  /** Drops a view that ran ahead of the store: the next use reloads what is durable. */
+  #dropView (roomId: string): void {
+    this.#views.delete(roomId)
+    this.#loaded.delete(roomId)
   }
 
   /** The room's view, or `ERR_UNKNOWN_ROOM`. */
@@ -261,14 +290,36 @@ export class RoomEngine {
   }
 
   async #storedPosition (eventId: string): Promise<{ roomId: string, depth: number } | undefined> {
-    const recent = this.#recent.get(eventId)
-    if (recent !== undefined) return recent
+    const known = this.#recent.get(eventId) ?? this.#positions.get(eventId)
+    if (known !== undefined) return known
     const stored = await this.#store.getEvent(eventId)
-    return stored === undefined ? undefined : { roomId: stored.roomId, depth: stored.depth }
+    if (stored === undefined) return undefined
+    const position = { roomId: stored.roomId, depth: stored.depth }
+    this.#positions.set(eventId, position)
+    return position
+  }
+
+  /** Whether the engine knows, without reading the store, that it holds (or is writing) an event. */
+  #knownHere (eventId: string): boolean {
+    if (this.#recent.has(eventId) || this.#positions.has(eventId)) return true
+    // State events of loaded rooms (auth events always are).
+    for (const view of this.#loaded.values()) if (view.getEvent(eventId) !== undefined) return true
+    return false
   }
 
   async #isStored (eventId: string): Promise<boolean> {
-    return this.#recent.has(eventId) || await this.#store.hasEvent(eventId)
+    return this.#knownHere(eventId) || await this.#store.hasEvent(eventId)
+  }
+
+  /** `#isStored` for many events, with one store read for those not known in memory. */
+  async #areStored (eventIds: readonly string[]): Promise<boolean[]> {
+    const out = eventIds.map(id => this.#knownHere(id))
+    const ask: number[] = []
+    for (let i = 0; i < out.length; i++) if (!out[i]) ask.push(i)
+    if (ask.length === 0) return out
+    const found = await this.#store.hasEvents(ask.map(i => eventIds[i]!))
+    for (let j = 0; j < ask.length; j++) out[ask[j]!] = found[j] === true || this.#knownHere(eventIds[ask[j]!]!)
+    return out
   }
 
   async #stateAfter (eventId: string): Promise<ReadonlyMap<string, string> | undefined> {
@@ -284,11 +335,12 @@ export class RoomEngine {
    * Decides one event that passed the ingest checks and hands it to the store (see the module
    * comment). Runs inside the room's queue. `local`: a locally built event — one the rules do not
    * accept is refused, not stored. `wait: false` returns before the write is durable (catch-up).
+   * `unstored`: the caller checked, in this same queue task, that the event is not stored.
    */
-  async #ingest (checked: CheckedEvent, options: { local?: boolean, wait?: boolean } = {}): Promise<IngestResult> {
+  async #ingest (checked: CheckedEvent, options: { local?: boolean, wait?: boolean, unstored?: boolean } = {}): Promise<IngestResult> {
     const { eventId, event } = checked
     const roomId = event.room_id
-    if (await this.#isStored(eventId)) return { status: 'duplicate' }
+    if (options.unstored !== true && await this.#isStored(eventId)) return { status: 'duplicate' }
     const isRoot = event.type === RoomEventType.Create && event.state_key === '' && event.prev_events.length === 0
     const view = await this.room(roomId)
     if (view === undefined) {
@@ -378,7 +430,8 @@ export class RoomEngine {
     }
     // A room whose create event fails its own rules does not exist: nothing to store.
     if (decision.outcome !== 'accepted') return { status: 'refused', rule: decision.rule }
-    this.#views.set(event.room_id, Promise.resolve(view))
+    this.#setView(event.room_id, Promise.resolve(view))
+    this.#loaded.set(event.room_id, view)
     const meta: RoomMeta = { roomVersion, createEventId: eventId }
     return await this.#commit(view, checked, decision, empty, { base: null, changes: new Map([[stateMapKey(event.type, ''), eventId]]) }, meta, options)
   }
@@ -467,11 +520,13 @@ export class RoomEngine {
     })
     const durable: Promise<void> = this.#track(write.then(() => {
       this.#recent.delete(eventId)
+      this.#positions.set(eventId, { roomId, depth: event.depth })
+      this.#eventCache.set(eventId, { roomId, bytes, prevEvents: event.prev_events }, bytes.byteLength)
       this.#announce(view, checked, decision, changedMembers, previousMemberships)
     }, (err: unknown) => {
       this.#recent.delete(eventId)
       // The in-memory view ran ahead of the store: drop it so the next use reloads what is durable.
-      if (this.#views.get(roomId) !== undefined) this.#views.delete(roomId)
+      this.#dropView(roomId)
       this.#log.error('writing event %s of %s failed - %e', eventId, roomId, err)
       throw err
     }))
@@ -566,6 +621,7 @@ export class RoomEngine {
           ancestors = (await fetchAncestors(this.#net.sync, from, roomId, { events: [checked] }, {
             signal, maxEvents: GAP_FILL_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
             isStored: async (id) => await this.#isStored(id),
+            areStored: async (ids) => await this.#areStored(ids),
             localHeads: async () => await this.#store.getHeads(roomId)
           })).events
         } catch (err) {
@@ -628,6 +684,7 @@ export class RoomEngine {
         const found = await fetchAncestors(net.sync, peer, roomId, { ids: unknown }, {
           signal, maxEvents: CATCH_UP_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
           isStored: async (id) => await this.#isStored(id),
+          areStored: async (ids) => await this.#areStored(ids),
           localHeads: async () => await this.#store.getHeads(roomId),
           onProgress: (n) => {
             fetched = n
@@ -637,8 +694,12 @@ export class RoomEngine {
         fetched = found.events.length
         stored = await this.#run(roomId, async () => {
           let n = 0
-          for (const event of found.events) {
-            const result = await this.#ingest(event, { wait: false })
+          // One store read for the whole batch; nothing else stores events of the room while this
+          // task runs (every ingest goes through the room's queue).
+          const present = await this.#areStored(found.events.map(e => e.eventId))
+          for (let i = 0; i < found.events.length; i++) {
+            if (present[i] === true) continue
+            const result = await this.#ingest(found.events[i]!, { wait: false, unstored: true })
             if (result.status === 'stored') n++
           }
           // Durable before the catch-up reports done.
@@ -833,15 +894,38 @@ export class RoomEngine {
       return meta === undefined ? undefined : await this.#store.getHeads(roomId)
     },
     getEvent: async (roomId, eventId) => {
-      const stored = await this.#store.getEvent(eventId)
-      return stored?.roomId === roomId ? stored.bytes : undefined
+      const cached = await this.#servedEvent(eventId)
+      return cached?.roomId === roomId ? cached.bytes : undefined
     },
     getPrevEvents: async (roomId, eventId) => {
-      const stored = await this.#store.getEvent(eventId)
-      if (stored?.roomId !== roomId) return undefined
-      return [...(parseJson(stored.bytes) as RoomEvent).prev_events]
+      // A `missing` walk: it will want this event's ancestors next, which sit just below it in
+      // the room's (depth, event ID) order — read them ahead in one batch.
+      const cached = await this.#servedEvent(eventId, { readAhead: true })
+      return cached?.roomId === roomId ? [...cached.prevEvents] : undefined
     },
     getStateIdsAt: async (roomId, eventId) => await this.stateIdsBefore(roomId, eventId)
+  }
+
+  /** A durable event for the sync server, through `#eventCache`. */
+  async #servedEvent (eventId: string, options: { readAhead?: boolean } = {}): Promise<CachedEvent | undefined> {
+    const cached = this.#eventCache.get(eventId)
+    if (cached !== undefined) return cached
+    const stored = await this.#store.getEvent(eventId)
+    if (stored === undefined) return undefined
+    const entry = this.#cacheServed(stored)
+    if (options.readAhead === true) {
+      const below = await this.#store.roomEvents(stored.roomId, { direction: 'backward', before: { depth: stored.depth, eventId }, limit: SYNC_READ_AHEAD })
+      const ids = below.map(e => e.eventId).filter(id => !this.#eventCache.has(id))
+      for (const event of await this.#store.getEvents(ids)) if (event !== undefined) this.#cacheServed(event)
+    }
+    return entry
+  }
+
+  #cacheServed (stored: StoredEvent): CachedEvent {
+    const entry: CachedEvent = { roomId: stored.roomId, bytes: stored.bytes, prevEvents: (parseJson(stored.bytes) as RoomEvent).prev_events }
+    this.#eventCache.set(stored.eventId, entry, stored.bytes.byteLength)
+    this.#positions.set(stored.eventId, { roomId: stored.roomId, depth: stored.depth })
+    return entry
   }
 
   /** The state before an event (Matrix `/state_ids`) and the auth chain of that state. */

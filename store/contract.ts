@@ -156,7 +156,11 @@ export interface RoomStore {
    */
   writeEvent(batch: EventWrite, options?: AbortOptions): Promise<WriteResult>
   getEvent(eventId: string, options?: AbortOptions): Promise<StoredEvent | undefined>
+  /** `getEvent` for many IDs at once (one read of the database), in the order given. */
+  getEvents(eventIds: readonly string[], options?: AbortOptions): Promise<Array<StoredEvent | undefined>>
   hasEvent(eventId: string, options?: AbortOptions): Promise<boolean>
+  /** `hasEvent` for many IDs at once (one read of the database), in the order given. */
+  hasEvents(eventIds: readonly string[], options?: AbortOptions): Promise<boolean[]>
   /** The room's forward extremities, sorted by UTF-8 bytes; empty for an unknown room. */
   getHeads(roomId: string, options?: AbortOptions): Promise<string[]>
   /** The state after the event (state-map key → event ID), or `undefined` if none was stored. */

@@ -12,6 +12,7 @@
  * a failed batch write rejects every job in it.
  */
 import { logger } from '@libp2p/logger'
+import { Lru } from '../protocols/core/collections/lru.js'
 import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
 import { compareBytes, corrupt, fromUtf8, utf8 } from './codec.js'
 import { EVENT_STATE_CACHE_ENTRIES, GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_WRITES, STATE_NODE_CACHE_BYTES, STORE_FORMAT } from './constants.js'
@@ -116,39 +117,6 @@ function sortedUnique (ids: readonly string[]): string[] {
   const byBytes = [...new Set(ids)].map(id => ({ id, b: utf8(id) }))
   byBytes.sort((a, b) => compareBytes(a.b, b.b))
   return byBytes.map(x => x.id)
-}
-
-/** A Map with least-recently-used eviction by total weight. */
-class Lru<V> {
-  private readonly map = new Map<string, { value: V, weight: number }>()
-  private total = 0
-
-  constructor (private readonly budget: number) {}
-
-  get (key: string): V | undefined {
-    const hit = this.map.get(key)
-    if (hit === undefined) return undefined
-    this.map.delete(key)
-    this.map.set(key, hit)
-    return hit.value
-  }
-
-  has (key: string): boolean {
-    return this.map.has(key)
-  }
-
-  set (key: string, value: V, weight = 1): void {
-    const old = this.map.get(key)
-    if (old !== undefined) { this.total -= old.weight; this.map.delete(key) }
-    this.map.set(key, { value, weight })
-    this.total += weight
-    while (this.total > this.budget) {
-      const first = this.map.entries().next()
-      if (first.done === true) break
-      this.map.delete(first.value[0])
-      this.total -= first.value[1].weight
-    }
-  }
 }
 
 // ---- the write queue -----------------------------------------------------------------------
@@ -432,7 +400,17 @@ export class KvRoomStore implements RoomStore {
   async getEvent (eventId: string, options: AbortOptions = {}): Promise<StoredEvent | undefined> {
     this.open(options)
     const value = await this.kv.get(eventKey(eventId))
-    if (value === undefined) return undefined
+    return value === undefined ? undefined : this.storedEvent(eventId, value)
+  }
+
+  async getEvents (eventIds: readonly string[], options: AbortOptions = {}): Promise<Array<StoredEvent | undefined>> {
+    this.open(options)
+    if (eventIds.length === 0) return []
+    const values = await this.kv.getMany(eventIds.map(id => eventKey(id)))
+    return values.map((value, i) => value === undefined ? undefined : this.storedEvent(eventIds[i]!, value))
+  }
+
+  private storedEvent (eventId: string, value: Uint8Array): StoredEvent {
     const r = decodeEventRecord(value)
     this.eventRoots.set(eventId, r.stateRoot ?? null)
     const event = { eventId, roomId: r.roomId, depth: r.depth, bytes: r.bytes, decision: r.decision }
@@ -443,6 +421,17 @@ export class KvRoomStore implements RoomStore {
     this.open(options)
     if (this.eventRoots.has(eventId)) return true
     return (await this.kv.get(eventKey(eventId))) !== undefined
+  }
+
+  async hasEvents (eventIds: readonly string[], options: AbortOptions = {}): Promise<boolean[]> {
+    this.open(options)
+    const out = eventIds.map(id => this.eventRoots.has(id))
+    const unknown: number[] = []
+    for (let i = 0; i < out.length; i++) if (!out[i]) unknown.push(i)
+    if (unknown.length === 0) return out
+    const values = await this.kv.getMany(unknown.map(i => eventKey(eventIds[i]!)))
+    for (let j = 0; j < unknown.length; j++) out[unknown[j]!] = values[j] !== undefined
+    return out
   }
 
   async getHeads (roomId: string, options: AbortOptions = {}): Promise<string[]> {

@@ -19,8 +19,12 @@ export const MAX_IDS_PER_REQUEST = 100
 /** Longest room or event ID, in UTF-16 code units. Matrix caps identifiers at 255 bytes. */
 export const MAX_ID_LENGTH = 255
 
-/** Largest `limit` a `missing` request may ask for; larger values are clamped, as Synapse does. */
-export const MAX_MISSING_LIMIT = 100
+/**
+ * Largest `limit` a `missing` request may ask for; larger values are clamped, as Synapse does.
+ * Catch-up walks a room backwards one `missing` answer at a time, so this sets the number of round
+ * trips: 10 for 10,000 events of a linear history (Synapse's 100 would make 100).
+ */
+export const MAX_MISSING_LIMIT = 1_000
 
 /** `limit` used by the client when the caller gives none (Matrix's `/get_missing_events` default). */
 export const DEFAULT_MISSING_LIMIT = 10
@@ -31,11 +35,11 @@ export const DEFAULT_MISSING_LIMIT = 10
  */
 export const MAX_EVENT_BYTES = 65_536
 
-/** Most event frames in one response. */
-export const MAX_EVENTS_PER_RESPONSE = 100
+/** Most event frames in one response (a full `missing` answer). */
+export const MAX_EVENTS_PER_RESPONSE = 1_000
 
 /**
- * Most bytes of one response, all frames together. With 100 events the worst case is 6.4 MB, so the
+ * Most bytes of one response, all frames together. With 1,000 events the worst case is 64 MB, so the
  * server stops adding events once the next one would cross this line; the client asks again for the
  * rest (the header says which IDs were sent).
  */
@@ -58,7 +62,7 @@ export const MAX_STATE_IDS = 20_000
  * {@link MAX_MISSING_LIMIT} events; this bounds the work spent on events it skips (already in
  * `earliest`, unknown, or reached twice).
  */
-export const MAX_WALK_STEPS = 1_000
+export const MAX_WALK_STEPS = 2_000
 
 /** Time an inbound stream may take from open to the last byte of the response (slow-loris bound). */
 export const INBOUND_TIMEOUT_MS = 10_000

@@ -10,6 +10,7 @@ import {
 } from '../../node/index.js'
 import type { FetchAncestorsOptions } from '../../node/fetch-ancestors.js'
 import type { IdentifiedEvent } from '../../node/index.js'
+import { MAX_MISSING_LIMIT } from '../../protocols/sync/index.js'
 import type { MissingRange, SyncedEvent } from '../../protocols/sync/index.js'
 
 const alice = scenarioUser('fetch/alice')
@@ -64,6 +65,23 @@ describe('fetchAncestors', () => {
     expect(found.complete).toBe(true)
     expect(found.events.map(e => e.eventId)).toEqual(all.map(e => e.eventId))
     expect(sync.calls.events + sync.calls.missing).toBeLessThanOrEqual(8)
+  })
+
+  it('walks a linear history with one `missing` answer per MAX_MISSING_LIMIT events, asking the node about IDs in batches', async () => {
+    const sync = fakePeer(everything)
+    const batches: number[] = []
+    const found = await fetchAncestors(sync, peer, roomId, { ids: [tip] }, options({
+      isStored: async () => { throw new Error('asked one ID at a time although a batch call exists') },
+      areStored: async (ids) => { batches.push(ids.length); return ids.map(() => false) }
+    }))
+    expect(found.complete).toBe(true)
+    expect(found.events).toHaveLength(all.length)
+    // The tip by ID, then the whole history behind it in one walk (fewer events than the limit).
+    expect(all.length).toBeLessThan(MAX_MISSING_LIMIT)
+    expect(sync.calls).toEqual({ events: 1, missing: 1 })
+    // A handful of batch questions, not one per event.
+    expect(batches.length).toBeLessThanOrEqual(6)
+    expect(batches.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(all.length)
   })
 
   it('stops at what is stored and fetches only the gap under a new event', async () => {

@@ -88,6 +88,29 @@ export function storeConformance (name: string, harness: StoreHarness): void {
         expect(await store.getEvent('$nope')).toBeUndefined()
       })
 
+      it('hasEvents answers many IDs at once, in the order given, from the cache or the database', async () => {
+        const handle = await open()
+        await handle.store.writeEvent(makeEvent('!room', '$create', 0, { state: state(null, [['m.room.create\u0000', '$create']]) }))
+        expect(await handle.store.hasEvents([])).toEqual([])
+        expect(await handle.store.hasEvents(['$nope', '$create', '$nope', '$other'])).toEqual([false, true, false, false])
+        // A reopened store has nothing cached: the answer comes from the database.
+        const reopened = await handle.reopen()
+        expect(await reopened.hasEvents(['$create', '$nope'])).toEqual([true, false])
+      })
+
+      it('getEvents reads many events at once, in the order given, like getEvent one by one', async () => {
+        const { store } = await open()
+        const create = makeEvent('!room', '$create', 0, { state: state(null, [['m.room.create\u0000', '$create']]) })
+        const message = makeEvent('!room', '$msg', 1, { state: state('$create') })
+        await store.writeEvent(create)
+        await store.writeEvent(message)
+        expect(await store.getEvents([])).toEqual([])
+        const got = await store.getEvents(['$msg', '$nope', '$create'])
+        expect(got).toEqual([await store.getEvent('$msg'), undefined, await store.getEvent('$create')])
+        expect(got[0]?.bytes).toEqual(message.bytes)
+        expect(got[2]).toMatchObject({ eventId: '$create', roomId: '!room', depth: 0 })
+      })
+
       it('keeps rejected and soft-failed decisions with their rule', async () => {
         const { store } = await open()
         const rejected: Decision = { kind: 'rejected', rule: 'm.room.power_levels: sender level too low' }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  FrameReader, encodeFrame, encodeHeader, encodeRequest, encodeVarint, parseRequest
+  FrameReader, MAX_MISSING_LIMIT, encodeFrame, encodeHeader, encodeRequest, encodeVarint, parseRequest
 } from '../../../protocols/sync/index.js'
 import type { FrameLimits, SyncRequest } from '../../../protocols/sync/index.js'
 
@@ -52,7 +52,8 @@ describe('sync wire: golden bytes', () => {
 
   it('clamps a large missing limit', () => {
     const bytes = encodeRequest({ type: 'missing', roomId: ROOM, earliest: [], latest: ['$f'], limit: 5_000 })
-    expect(parseRequest(bytes)).toMatchObject({ limit: 100 })
+    expect(parseRequest(bytes)).toMatchObject({ limit: MAX_MISSING_LIMIT })
+    expect(MAX_MISSING_LIMIT).toBeLessThan(5_000)
   })
 })
 
