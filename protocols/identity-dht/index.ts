@@ -34,6 +34,8 @@ export type {
 } from './record.js'
 export { selectUserRecord, compareUserRecords, compareBytes, recordSeq } from './selector.js'
 export { identityDhtRecords } from './validator.js'
+export { datastoreHighWaterStore, HIGH_WATER_DATASTORE_PREFIX } from './high-water.js'
+export type { SeqHighWaterStore } from './high-water.js'
 export type { IdentityDhtRecords, IdentityDhtRecordsInit } from './validator.js'
 
 /** One device in a lookup answer: its status in the record, its PeerId and the addresses found for it. */

@@ -29,13 +29,18 @@ export class LruMap<K, V> {
     return this.#entries.get(key)
   }
 
-  set (key: K, value: V): void {
+  /** Sets the value, marking it recently used; returns the key dropped to make room, if any. */
+  set (key: K, value: V): K | undefined {
     this.#entries.delete(key)
     this.#entries.set(key, value)
     if (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next()
-      if (oldest.done !== true) this.#entries.delete(oldest.value)
+      if (oldest.done !== true) {
+        this.#entries.delete(oldest.value)
+        return oldest.value
+      }
     }
+    return undefined
   }
 
   delete (key: K): boolean {

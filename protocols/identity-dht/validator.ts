@@ -19,8 +19,11 @@
  *    accepted for the same user (an equal `seq` passes: the selector breaks the tie). kad-dht 16
  *    overwrites a stored record with any valid one put to it, so without this anyone could replay a
  *    user's old (genuinely signed) record over the current one on every holder. The memory is
- *    bounded ({@link SEQ_HIGH_WATER_ENTRIES} users, least recently used forgotten) and per process:
- *    past it, the selector still never lets the stale record win a lookup that sees a newer copy.
+ *    bounded ({@link SEQ_HIGH_WATER_ENTRIES} users, least recently used forgotten); past it, the
+ *    selector still never lets the stale record win a lookup that sees a newer copy. With a
+ *    `highWaterStore` (high-water.ts) the memory survives restarts: it is loaded before the first
+ *    record is judged (validation waits for it), and every raise or eviction is written behind,
+ *    in order, so a restart does not reopen the window for replaying an old record.
  *
  * Verdicts are remembered by content hash ({@link VALIDATION_MEMO_ENTRIES}), because one lookup
  * receives the same record from up to 20 holders; validation is a pure function of (key, value),
@@ -31,9 +34,11 @@ import { DHT_NAMESPACE, SEQ_HIGH_WATER_ENTRIES, VALIDATION_MEMO_ENTRIES } from '
 import { userIdFromRecordKey } from './key.js'
 import { LruMap } from './lru.js'
 import { parseUserRecord } from './record.js'
+import type { SeqHighWaterStore } from './high-water.js'
 import type { UserRecordRejection } from './record.js'
 import { selectUserRecord } from './selector.js'
 import type { UserId } from '../core/index.js'
+import type { AbortOptions } from '@libp2p/interface'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 
 /** Options of {@link identityDhtRecords}. */
@@ -42,6 +47,16 @@ export interface IdentityDhtRecordsInit {
   memoEntries?: number
   /** Users whose highest accepted `seq` is remembered (default {@link SEQ_HIGH_WATER_ENTRIES}; 0 turns stale refusal off). */
   highWaterEntries?: number
+  /**
+   * Where the high-water marks persist across restarts (default: nowhere, RAM only). Ignored when
+   * `highWaterEntries` is 0.
+   */
+  highWaterStore?: SeqHighWaterStore
+  /**
+   * Told of a failed load or write of the `highWaterStore` (the validator goes on with what it has
+   * in memory: a storage fault must not stop the DHT). Default: ignored.
+   */
+  onStoreError?: (err: unknown) => void
 }
 
 /** kad-dht validators and selectors for keyroom records, plus a window on what the validator has accepted. */
@@ -50,6 +65,15 @@ export interface IdentityDhtRecords {
   selectors: Record<string, SelectFn>
   /** The highest `seq` the validator has accepted for a user, if it remembers one. */
   highestSeq(upk: UserId): number | undefined
+  /**
+   * Load the persisted high-water marks (idempotent; at most `highWaterEntries`, the rest are
+   * forgotten in the store). Validation calls it itself before judging its first record, so calling
+   * it is optional — doing so at start-up keeps the load off the first lookup's path. Without a
+   * store it resolves at once. A failed load is reported to `onStoreError` and leaves the memory empty.
+   */
+  load(options?: AbortOptions): Promise<void>
+  /** Resolves when every high-water write issued so far has reached the store (call before closing it). */
+  flush(): Promise<void>
 }
 
 type Remembered = { ok: true, upk: UserId, seq: number } | { ok: false, status: UserRecordRejection, reason: string }
@@ -60,6 +84,72 @@ export function identityDhtRecords (init: IdentityDhtRecordsInit = {}): Identity
   const highWaterEntries = init.highWaterEntries ?? SEQ_HIGH_WATER_ENTRIES
   const memo = memoEntries > 0 ? new LruMap<string, Remembered>(memoEntries) : undefined
   const highWater = highWaterEntries > 0 ? new LruMap<UserId, number>(highWaterEntries) : undefined
+  const store = highWater === undefined ? undefined : init.highWaterStore
+  const reportError = (err: unknown): void => {
+    try { init.onStoreError?.(err) } catch { /* a faulty reporter must not break validation */ }
+  }
+
+  // Write-behind: the latest wanted state per user (a seq to save, or `null` to forget), drained
+  // one write at a time in order, so two raises of one user cannot land out of order and a burst of
+  // raises of one user costs one write.
+  const pending = new Map<UserId, number | null>()
+  let draining: Promise<void> | undefined
+  const drain = async (): Promise<void> => {
+    while (pending.size > 0) {
+      const [upk, seq] = pending.entries().next().value as [UserId, number | null]
+      pending.delete(upk)
+      try {
+        if (seq === null) await store!.forget(upk)
+        else await store!.save(upk, seq)
+      } catch (err) {
+        reportError(err)
+      }
+    }
+  }
+  const kick = (): void => {
+    draining ??= drain().finally(() => {
+      draining = undefined
+      // A write queued between the loop's last check and here still gets drained.
+      if (pending.size > 0) kick()
+    })
+  }
+  const write = (upk: UserId, seq: number | null): void => {
+    if (store === undefined) return
+    pending.set(upk, seq)
+    kick()
+  }
+  /** Remember a raised high-water mark (in memory, then behind in the store). */
+  const raise = (upk: UserId, seq: number): void => {
+    const evicted = highWater!.set(upk, seq)
+    write(upk, seq)
+    if (evicted !== undefined) write(evicted, null)
+  }
+
+  let loaded = store === undefined
+  let loading: Promise<void> | undefined
+  const load = async (options: AbortOptions = {}): Promise<void> => {
+    if (loaded) return
+    options.signal?.throwIfAborted()
+    // One load shared by every caller, and not aborted by any one of them: a load cut short would
+    // leave the memory partly filled for good.
+    loading ??= (async () => {
+      try {
+        for await (const [upk, seq] of await store!.load()) {
+          const known = highWater!.peek(upk)
+          if (known !== undefined && known >= seq) continue
+          // Past the bound the store holds more than memory can (a crash between a save and the
+          // forget of the user it evicted, or a smaller bound than before): forget the extra.
+          if (known === undefined && highWater!.size >= highWaterEntries) write(upk, null)
+          else highWater!.set(upk, seq)
+        }
+      } catch (err) {
+        reportError(err)
+      } finally {
+        loaded = true
+      }
+    })()
+    await loading
+  }
 
   const check = (key: Uint8Array, value: Uint8Array): Remembered => {
     const memoKey = memo === undefined ? '' : toBase64(sha256(concat(key, value)))
@@ -73,7 +163,7 @@ export function identityDhtRecords (init: IdentityDhtRecordsInit = {}): Identity
     return remembered
   }
 
-  const validate: ValidateFn = (key, value) => {
+  const judge = (key: Uint8Array, value: Uint8Array): void => {
     if (!(key instanceof Uint8Array) || !(value instanceof Uint8Array) || userIdFromRecordKey(key) === undefined) {
       throw new KeyroomError(ErrorCode.DhtInvalidRecord, 'not a keyroom user record key: expected /keyroom/upk/ followed by the 33 UPK bytes')
     }
@@ -84,14 +174,26 @@ export function identityDhtRecords (init: IdentityDhtRecordsInit = {}): Identity
       if (highest !== undefined && verdict.seq < highest) {
         throw new KeyroomError(ErrorCode.DhtStaleRecord, `user record seq ${verdict.seq} is older than the accepted seq ${highest}`)
       }
-      if (highest === undefined || verdict.seq > highest) highWater.set(verdict.upk, verdict.seq)
+      if (highest === undefined || verdict.seq > highest) raise(verdict.upk, verdict.seq)
     }
+  }
+
+  // Synchronous once the marks are loaded (or when nothing is persisted); until then each call
+  // waits for the one shared load, so no record is judged against a memory that is still empty.
+  const validate: ValidateFn = (key, value) => {
+    if (loaded) {
+      judge(key, value)
+      return
+    }
+    return load().then(() => { judge(key, value) })
   }
 
   return {
     validators: { [DHT_NAMESPACE]: validate },
     selectors: { [DHT_NAMESPACE]: selectUserRecord },
-    highestSeq: (upk) => highWater?.peek(upk)
+    highestSeq: (upk) => highWater?.peek(upk),
+    load,
+    flush: async () => { while (draining !== undefined) await draining }
   }
 }
 
