@@ -147,11 +147,43 @@ export class FrameReader {
 }
 
 /**
+ * Bytes of frames written to a stream in one `send`: small frames (an event is ~1 KB) are
+ * gathered up to this size, so the muxer and the encryption layer handle one message per ~60 KB
+ * instead of one per event. Below Noise's largest plaintext (65,519 bytes), so one send is one
+ * Noise message.
+ */
+const WRITE_CHUNK_BYTES = 60 * 1024
+
+/**
  * Write frames to a stream, honouring backpressure: when `send` reports a full buffer, wait for
- * `drain` before the next frame (js-libp2p 3 streams have no sink; `send` + `onDrain` replace it).
+ * `drain` before the next write (js-libp2p 3 streams have no sink; `send` + `onDrain` replace it).
+ * Consecutive small frames go out together (see {@link WRITE_CHUNK_BYTES}).
  */
 export async function writeFrames (stream: Stream, payloads: Iterable<Uint8Array>, options: AbortOptions = {}): Promise<void> {
-  for (const payload of payloads) {
-    if (!stream.send(encodeFrame(payload))) await stream.onDrain(options)
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return
+    const chunk = pending.length === 1 ? pending[0]! : concat(pending, pendingBytes)
+    pending = []
+    pendingBytes = 0
+    if (!stream.send(chunk)) await stream.onDrain(options)
   }
+  for (const payload of payloads) {
+    const frame = encodeFrame(payload)
+    if (pendingBytes + frame.byteLength > WRITE_CHUNK_BYTES) await flush()
+    pending.push(frame)
+    pendingBytes += frame.byteLength
+  }
+  await flush()
+}
+
+function concat (parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
 }

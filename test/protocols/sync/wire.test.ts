@@ -3,10 +3,12 @@
  * in-memory byte sources.
  */
 import { describe, expect, it } from 'vitest'
+import { writeFrames } from '../../../protocols/sync/frames.js'
 import {
   FrameReader, MAX_MISSING_LIMIT, encodeFrame, encodeHeader, encodeRequest, encodeVarint, parseRequest
 } from '../../../protocols/sync/index.js'
 import type { FrameLimits, SyncRequest } from '../../../protocols/sync/index.js'
+import type { Stream } from '@libp2p/interface'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const utf8Hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex')
@@ -98,5 +100,39 @@ describe('sync wire: FrameReader bounds', () => {
     const reader = new FrameReader(chunks([1, 1], [0]), limits)
     await reader.next()
     await expect(reader.expectEnd()).rejects.toMatchObject({ code: 'ERR_SYNC_BAD_MESSAGE' })
+  })
+})
+
+describe('sync wire: writeFrames', () => {
+  /** A stream that records each `send` and reports a full buffer every `fullEvery` sends. */
+  function recordingStream (fullEvery = 0): { stream: Stream, sends: Uint8Array[], drains: number } {
+    const record = { stream: undefined as unknown as Stream, sends: [] as Uint8Array[], drains: 0 }
+    record.stream = {
+      send: (chunk: Uint8Array) => { record.sends.push(chunk); return fullEvery === 0 || record.sends.length % fullEvery !== 0 },
+      onDrain: async () => { record.drains++ }
+    } as unknown as Stream
+    return record
+  }
+
+  it('gathers small frames into few sends and the reader gets every frame back, in order', async () => {
+    const payloads = Array.from({ length: 300 }, (_, i) => new Uint8Array(1_000).fill(i & 0xff))
+    const { stream, sends } = recordingStream()
+    await writeFrames(stream, payloads)
+    // 300 frames of ~1 KB in sends of at most ~60 KB.
+    expect(sends.length).toBeGreaterThan(1)
+    expect(sends.length).toBeLessThanOrEqual(6)
+    for (const chunk of sends) expect(chunk.byteLength).toBeLessThanOrEqual(60 * 1024)
+    const reader = new FrameReader((async function * () { yield * sends })(), { maxFrameBytes: 2_000, maxTotalBytes: 1 << 20, tooLargeCode: 'ERR_SYNC_RESPONSE_TOO_LARGE' })
+    const back: Uint8Array[] = []
+    for (let frame = await reader.next(); frame !== undefined; frame = await reader.next()) back.push(frame)
+    expect(back).toEqual(payloads)
+  })
+
+  it('sends a frame larger than a chunk on its own, and waits for drain when the stream is full', async () => {
+    const big = new Uint8Array(65_000).fill(1)
+    const recorder = recordingStream(1)
+    await writeFrames(recorder.stream, [new Uint8Array([1]), big, new Uint8Array([2])])
+    expect(recorder.sends.map(s => s.byteLength)).toEqual([2, 65_003, 2])
+    expect(recorder.drains).toBe(3)
   })
 })
