@@ -340,7 +340,10 @@ export class RoomEngine {
   async #ingest (checked: CheckedEvent, options: { local?: boolean, wait?: boolean, unstored?: boolean } = {}): Promise<IngestResult> {
     const { eventId, event } = checked
     const roomId = event.room_id
-    if (options.unstored !== true && await this.#isStored(eventId)) return { status: 'duplicate' }
+    // A local event was just built on the room's heads (in its queue), so it cannot be stored
+    // already; memory answers for it (and the store's write is first-wins anyway).
+    const stored = options.unstored === true ? false : options.local === true ? this.#knownHere(eventId) : await this.#isStored(eventId)
+    if (stored) return { status: 'duplicate' }
     const isRoot = event.type === RoomEventType.Create && event.state_key === '' && event.prev_events.length === 0
     const view = await this.room(roomId)
     if (view === undefined) {

@@ -1,17 +1,26 @@
 /**
- * A map bounded by total weight that evicts its least recently used entries — the caches of the
- * store and the node (state roots, state-trie nodes, event positions, event bytes). `Map` keeps
- * insertion order, so re-inserting an entry on access keeps the oldest one first. Deterministic:
- * eviction depends only on the sequence of calls.
+ * A map bounded by total weight that evicts its least recently used entries — every cache of
+ * keyroom (imported `node:crypto` keys, the store's state roots and state-trie nodes, the node's
+ * event positions and event bytes). `Map` keeps insertion order, so re-inserting an entry on
+ * access keeps the oldest one first. Deterministic: eviction depends only on the sequence of calls.
  */
 export class Lru<V> {
   readonly #map = new Map<string, { value: V, weight: number }>()
   readonly #budget: number
   #total = 0
 
-  /** `budget`: the most total weight held (each entry weighs 1 unless `set` says otherwise). */
+  /**
+   * `budget`: the most total weight held (each entry weighs 1 unless `set` says otherwise, so a
+   * budget of N holds N entries); a positive integer, else `RangeError`.
+   */
   constructor (budget: number) {
-    this.#budget = Math.max(1, budget)
+    if (!Number.isInteger(budget) || budget < 1) throw new RangeError('an LRU budget must be a positive integer')
+    this.#budget = budget
+  }
+
+  /** The budget given at construction. */
+  get budget (): number {
+    return this.#budget
   }
 
   /** Entries held. */

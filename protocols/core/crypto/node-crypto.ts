@@ -15,7 +15,7 @@ import type * as NodeCryptoModule from 'node:crypto'
 export type NodeCrypto = typeof NodeCryptoModule
 
 /** What this code calls on `node:crypto`; a module lacking any of these is treated as absent. */
-const REQUIRED = ['createHash', 'createPublicKey', 'createPrivateKey', 'sign', 'verify'] as const
+const REQUIRED = ['createHash', 'createPublicKey', 'createPrivateKey', 'sign', 'verify', 'timingSafeEqual'] as const
 
 /**
  * Looks `node:crypto` up through `globalThis.process?.getBuiltinModule`. Returns `undefined` when

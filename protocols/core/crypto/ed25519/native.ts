@@ -14,7 +14,7 @@
 import type { NodeCrypto } from '../node-crypto.js'
 import type { KeyObject } from 'node:crypto'
 import type { Ed25519Implementation } from './backend.js'
-import { BoundedCache } from './bounded-cache.js'
+import { Lru } from '../../collections/lru.js'
 
 /**
  * How many public-key KeyObjects the native backend keeps. A room's members' devices, the keys
@@ -52,8 +52,8 @@ function cacheKey (publicKey: Uint8Array): string {
 }
 
 /** Builds the native backend over a `node:crypto` module. */
-export function createNativeEd25519 (crypto: NodeCrypto, cacheSize = KEY_OBJECT_CACHE_SIZE): Ed25519Implementation & { readonly keyCache: BoundedCache<KeyObject> } {
-  const keyCache = new BoundedCache<KeyObject>(cacheSize)
+export function createNativeEd25519 (crypto: NodeCrypto, cacheSize = KEY_OBJECT_CACHE_SIZE): Ed25519Implementation & { readonly keyCache: Lru<KeyObject> } {
+  const keyCache = new Lru<KeyObject>(cacheSize)
 
   function publicKeyObject (publicKey: Uint8Array): KeyObject | undefined {
     const key = cacheKey(publicKey)
@@ -68,10 +68,18 @@ export function createNativeEd25519 (crypto: NodeCrypto, cacheSize = KEY_OBJECT_
     }
   }
 
+  // Importing a private key costs ~100 µs, as much as the signature; a node signs with the same
+  // few seeds (its device key) on every send. Cached by the seed *array* (a WeakMap: no copy of
+  // the secret, no key in a string, gone with the array), with the seed's SHA-256 to notice an
+  // array overwritten in place (zeroised or reused) and import again.
+  const privateKeys = new WeakMap<Uint8Array, { key: KeyObject, digest: Uint8Array }>()
   function privateKeyObject (seed: Uint8Array): KeyObject {
-    // Not cached: a cache keyed by seeds would keep secrets in long-lived strings, and signing is
-    // rare next to verifying.
-    return crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, seed), format: 'der', type: 'pkcs8' })
+    const digest = crypto.createHash('sha256').update(seed).digest()
+    const cached = privateKeys.get(seed)
+    if (cached !== undefined && crypto.timingSafeEqual(cached.digest, digest)) return cached.key
+    const key = crypto.createPrivateKey({ key: withPrefix(PKCS8_PREFIX, seed), format: 'der', type: 'pkcs8' })
+    privateKeys.set(seed, { key, digest })
+    return key
   }
 
   return {

@@ -46,3 +46,10 @@ describe('Lru', () => {
     expect(lru.get('z')).toBe(1)
   })
 })
+
+describe('Lru budget', () => {
+  it('refuses a budget that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new Lru(bad)).toThrow(RangeError)
+    expect(new Lru(7).budget).toBe(7)
+  })
+})

@@ -11,7 +11,6 @@ import {
 } from '../../../../../protocols/core/crypto/index.js'
 import type { Ed25519Backend } from '../../../../../protocols/core/crypto/index.js'
 import type * as CryptoModule from '../../../../../protocols/core/crypto/index.js'
-import { BoundedCache } from '../../../../../protocols/core/crypto/ed25519/bounded-cache.js'
 import { createNativeEd25519 } from '../../../../../protocols/core/crypto/ed25519/native.js'
 import { loadNodeCrypto, nodeCrypto } from '../../../../../protocols/core/crypto/node-crypto.js'
 import { basePoint, hex, toHex } from './helpers.js'
@@ -120,21 +119,20 @@ describe('native KeyObject cache', () => {
     }
     expect(native.keyCache.size).toBe(3)
   })
+})
 
-  it('BoundedCache evicts the least recently used entry', () => {
-    const cache = new BoundedCache<number>(2)
-    cache.set('a', 1)
-    cache.set('b', 2)
-    expect(cache.get('a')).toBe(1) // a is now the most recent
-    cache.set('c', 3) // evicts b
-    expect(cache.has('a')).toBe(true)
-    expect(cache.has('b')).toBe(false)
-    expect(cache.has('c')).toBe(true)
-    cache.set('a', 10) // update keeps size
-    expect(cache.size).toBe(2)
-    expect(cache.get('a')).toBe(10)
-    cache.clear()
-    expect(cache.size).toBe(0)
-    expect(() => new BoundedCache(0)).toThrow(RangeError)
+describe('native private-key cache', () => {
+  it('signs again with the same seed array, and with the new key once the array is overwritten in place', () => {
+    const native = createNativeEd25519(nodeCrypto!)
+    const seed = new Uint8Array(32).fill(1)
+    const first = native.sign(seed, Uint8Array.of(1))
+    expect(native.sign(seed, Uint8Array.of(1))).toEqual(first)
+    const before = native.publicKey(seed)
+    seed.fill(2)
+    const after = native.publicKey(seed)
+    expect(after).not.toEqual(before)
+    const signature = native.sign(seed, Uint8Array.of(1))
+    expect(native.verifyEquation(after, Uint8Array.of(1), signature)).toBe(true)
+    expect(native.verifyEquation(before, Uint8Array.of(1), signature)).toBe(false)
   })
 })
