@@ -3,7 +3,7 @@
  * {@link DeviceDirectory} port, and the publishing of the node's own user record.
  */
 import { canonicalJson, compareCodePoints, verifyAttestation, verifyRevocation } from '../protocols/core/index.js'
-import { createUserRecord } from '../protocols/identity-dht/index.js'
+import { createUserRecord, fitUserRecord } from '../protocols/identity-dht/index.js'
 import { newerAttestation } from './device-book.js'
 import type { DeviceDirectory, DirectoryDevice } from './peer-directory.js'
 import type { Attestation, AttestationJson, Revocation, RevocationJson } from '../protocols/core/index.js'
@@ -46,10 +46,6 @@ export async function publishOwnDevice (
   return (await publishUserRecord(directory, { userId: own.userId, upkSeed: own.upkSeed, attestations: [own.attestation], revocations: [] }, options)).seq
 }
 
-/** Most devices and revocations a record holds (the directory's bounds, docs/dht.md). */
-const MAX_RECORD_DEVICES = 32
-const MAX_RECORD_REVOCATIONS = 64
-
 /** What {@link publishUserRecord} did. */
 export interface PublishedRecord {
   /** The `seq` signed and published, or `undefined` when the DHT's record already said it all (re-published as is). */
@@ -58,17 +54,37 @@ export interface PublishedRecord {
   found?: UserRecord
 }
 
+/** What {@link publishUserRecord} merges into the user's record. */
+export interface UserRecordChange {
+  userId: string
+  upkSeed: Uint8Array
+  /** Attestations to list (each replaces an older attestation of its device). */
+  attestations: readonly AttestationJson[]
+  /** Revocations to add. */
+  revocations: readonly RevocationJson[]
+  /**
+   * Other attestations known of the user's devices (e.g. the device book's `ownAttestations()`),
+   * used only to learn when revoked devices expired, so their revocations give way first when the
+   * record must shrink (`fitUserRecord`). Never listed in the record.
+   */
+  knownAttestations?: readonly AttestationJson[]
+  /** The time, ms since the epoch (default `Date.now()`): what counts as expired. */
+  now?: number
+}
+
 /**
  * Publishes the user's record with `attestations` in it (each replacing an older attestation of
  * its device) and `revocations` added, merged into the newest record the DHT has for the user (so
  * nothing another device published is lost), under the next `seq`. Revoked devices are dropped from
- * `devices`; a revocation, once in, stays (its earliest `revoked_ts`). When the merge changes
- * nothing, the DHT's record is re-published as it is. Over the record's bounds, the oldest
- * attestations and revocations give way.
+ * `devices`; a revocation stays (its earliest `revoked_ts`) until the record must shrink. When the
+ * merge changes nothing, the DHT's record is re-published as it is. Over the record's bounds
+ * (32 attestations, 64 revocations, 16 KiB — the byte bound comes first), statements give way in
+ * `fitUserRecord`'s order: revocations of long-expired devices, expired attestations, the oldest
+ * revocations, the oldest attestations — so the signed record always passes the validator.
  */
 export async function publishUserRecord (
   directory: Pick<IdentityDirectory, 'lookup' | 'publish'>,
-  change: { userId: string, upkSeed: Uint8Array, attestations: readonly AttestationJson[], revocations: readonly RevocationJson[] },
+  change: UserRecordChange,
   options: AbortOptions = {}
 ): Promise<PublishedRecord> {
   // Read-modify-write: the successor's `seq` must be above every copy the DHT holds, so this reads
@@ -91,10 +107,25 @@ export async function publishUserRecord (
     const known = devices.get(verdict.attestation.udk)
     if (known === undefined || newerAttestation(verdict.attestation, known)) devices.set(verdict.attestation.udk, verdict.attestation)
   }
+  // Every attestation seen, including those of revoked devices: they tell when a device expired.
+  const known: Attestation[] = [...devices.values()]
+  for (const json of change.knownAttestations ?? []) {
+    const verdict = verifyAttestation(json, { now: 0 })
+    if ((verdict.status === 'valid' || verdict.status === 'expired') && verdict.attestation.upk === change.userId) known.push(verdict.attestation)
+  }
   for (const udk of revocations.keys()) devices.delete(udk)
 
-  const keptDevices = [...devices.values()].sort((a, b) => b.issuedTs - a.issuedTs).slice(0, MAX_RECORD_DEVICES).map(a => a.json)
-  const keptRevocations = [...revocations.values()].sort((a, b) => b.revokedTs - a.revokedTs).slice(0, MAX_RECORD_REVOCATIONS).map(r => r.json)
+  const seq = (found?.seq ?? 0) + 1
+  const fitted = fitUserRecord({
+    upk: change.userId,
+    seq,
+    devices: [...devices.values()],
+    revocations: [...revocations.values()],
+    knownAttestations: known,
+    now: change.now ?? Date.now()
+  })
+  const keptDevices = fitted.devices
+  const keptRevocations = fitted.revocations
   const result: PublishedRecord = { seq: undefined }
   if (record !== undefined) result.found = record
   if (record !== undefined && sameStatements(record.devices.map(a => a.json), keptDevices) && sameStatements(record.revocations.map(r => r.json), keptRevocations)) {
@@ -102,7 +133,6 @@ export async function publishUserRecord (
     await directory.publish(record.bytes, options)
     return result
   }
-  const seq = (found?.seq ?? 0) + 1
   await directory.publish(createUserRecord({ upkSeed: change.upkSeed, seq, devices: keptDevices, revocations: keptRevocations }), options)
   result.seq = seq
   return result

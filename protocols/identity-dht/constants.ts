@@ -14,10 +14,11 @@ export const DHT_NAMESPACE = 'keyroom'
 export const USER_RECORD_KEY_PREFIX = `/${DHT_NAMESPACE}/upk/`
 
 /**
- * Largest record value accepted, bytes of canonical JSON. A full attestation is ≈ 430 bytes and a
- * revocation ≈ 300 (up to ≈ 1.8 KiB with a 512-character reason), so 16 KiB holds a user's 32
- * devices and a history of revocations. The bound is checked before parsing, so a hostile peer
- * cannot make a node parse or verify more than this per record.
+ * Largest record value accepted, bytes of canonical JSON. An attestation is ≈ 450–480 bytes and a
+ * revocation ≈ 300 (up to ≈ 1.8 KiB with a 512-character reason), so 16 KiB holds 32 devices and a
+ * few revocations, or ≈ 53 reason-less revocations and no device: this bound, not the counts, is
+ * the one publishers meet first (fit.ts chooses what gives way). It is checked before parsing, so a
+ * hostile peer cannot make a node parse or verify more than this per record.
  */
 export const MAX_RECORD_BYTES = 16 * 1024
 
@@ -29,10 +30,19 @@ export const MAX_DEVICES = 32
 
 /**
  * Most revocations in one record. Revocations never lapse, so they accumulate; a publisher near the
- * bound drops the revocations of devices whose attestations expired long ago (rooms keep their own
- * copies in room state, DESIGN §2).
+ * bound (or the byte bound, which comes first) drops the revocations of devices whose attestations
+ * expired long ago first (rooms keep their own copies in room state, DESIGN §2; fit.ts). The
+ * validator refuses a record with more (`too-large`, checked before any signature).
  */
 export const MAX_REVOCATIONS = 64
+
+/**
+ * A revoked device counts as long-expired — its revocation the first to give way when a record
+ * must shrink — once every attestation known of it expired at least this long ago. A week leaves
+ * ample room for clocks that disagree (mesh devices without network time) about whether it has
+ * expired at all.
+ */
+export const REVOCATION_EXPIRY_GRACE_MS = 7 * 24 * 60 * 60 * 1000
 
 /** Validation verdicts remembered by content hash, so the ~20 copies of one record a lookup receives are verified once. */
 export const VALIDATION_MEMO_ENTRIES = 512

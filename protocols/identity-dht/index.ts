@@ -33,6 +33,8 @@ export type {
   CreateUserRecordInput, DeviceStatus, ParseUserRecordOptions, UserRecord, UserRecordJson, UserRecordRejection, UserRecordVerdict
 } from './record.js'
 export { selectUserRecord, compareUserRecords, compareBytes, recordSeq } from './selector.js'
+export { fitUserRecord, userRecordSize } from './fit.js'
+export type { FitUserRecordInput, FitUserRecordResult } from './fit.js'
 export { identityDhtRecords } from './validator.js'
 export { datastoreHighWaterStore, HIGH_WATER_DATASTORE_PREFIX } from './high-water.js'
 export type { SeqHighWaterStore } from './high-water.js'

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { canonicalJsonBytes, signJson } from '../../../protocols/core/index.js'
 import {
-  compareBytes, createUserRecord, encodeUserRecord, identityDhtRecords, MAX_RECORD_BYTES, selectUserRecord, userRecordKey
+  compareBytes, createUserRecord, encodeUserRecord, identityDhtRecords, MAX_RECORD_BYTES, MAX_REVOCATIONS, selectUserRecord, userRecordKey
 } from '../../../protocols/identity-dht/index.js'
 import { attest, revoke, seed, user } from './fixtures.js'
 
@@ -105,5 +105,31 @@ describe('selector', () => {
     expect(compareBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).toBe(0)
     expect(compareBytes(Uint8Array.of(1), Uint8Array.of(1, 0))).toBeLessThan(0)
     expect(compareBytes(Uint8Array.of(0x80), Uint8Array.of(0x7f, 0xff))).toBeGreaterThan(0)
+  })
+})
+
+describe('validator: the 64-revocation bound', () => {
+  const signed = (revocations: unknown[]): Uint8Array =>
+    canonicalJsonBytes(signJson({ upk: alice.upk, seq: 1, devices: [], revocations }, alice.upk, 'ed25519', seed(1)))
+
+  it('refuses 65 revocation entries as too-large before looking at any of them; 64 are judged one by one', async () => {
+    const { validate } = validator()
+    const over = signed(Array.from({ length: MAX_REVOCATIONS + 1 }, () => ({})))
+    expect(over.length).toBeLessThan(MAX_RECORD_BYTES)
+    await expect(validate(key, over)).rejects.toMatchObject({
+      code: 'ERR_DHT_INVALID_RECORD', message: expect.stringContaining(`${MAX_REVOCATIONS + 1} revocations exceed the bound of ${MAX_REVOCATIONS}`)
+    })
+    await expect(validate(key, signed(Array.from({ length: MAX_REVOCATIONS }, () => ({}))))).rejects.toMatchObject({
+      message: expect.stringContaining('(malformed): revocations[0]')
+    })
+  })
+
+  it('65 genuine revocations are refused by the byte bound first (≈ 300 bytes each), and cannot be signed', async () => {
+    const { validate } = validator()
+    const genuine = Array.from({ length: MAX_REVOCATIONS + 1 }, (_, i) => revoke(1, 100 + i))
+    const bytes = signed(genuine)
+    expect(bytes.length).toBeGreaterThan(MAX_RECORD_BYTES)
+    await expect(validate(key, bytes)).rejects.toMatchObject({ message: expect.stringContaining(`exceeds ${MAX_RECORD_BYTES}`) })
+    expect(() => createUserRecord({ upkSeed: alice.seed, seq: 1, devices: [], revocations: genuine })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_EVENT' }))
   })
 })
