@@ -403,6 +403,9 @@ export class IdentityDirectoryService implements IdentityDirectory, Startable {
     for (const candidate of ranked) {
       if (previous !== undefined && compareBytes(previous, candidate.bytes) === 0) continue
       previous = candidate.bytes
+      // Already verified by the node's DHT validator (it ran on this answer): take it parsed.
+      const verified = this.#components.records?.verifiedRecord(key, candidate.bytes)
+      if (verified !== undefined && verified.upk === upk) return verified
       const verdict = parseUserRecord(candidate.bytes, { key })
       if (verdict.ok) return verdict.record
       this.#log('dropping an invalid record for %s (%s): %s', upk, verdict.status, verdict.reason)

@@ -19,6 +19,7 @@
  */
 import { IdentityDirectoryService } from './identity-directory.js'
 import type { DeviceStatus, UserRecord, UserRecordJson } from './record.js'
+import type { IdentityDhtRecords } from './validator.js'
 import type { UserId } from '../core/index.js'
 import type { AbortOptions, ComponentLogger, PeerId, PeerRouting, Startable } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -136,6 +137,12 @@ export interface IdentityDirectoryComponents {
   dht: Pick<KadDHT, 'get' | 'put'> & Partial<Pick<KadDHT, 'validators'>>
   peerRouting: Pick<PeerRouting, 'findPeer'>
   logger: ComponentLogger
+  /**
+   * The node's DHT validator (`identityDhtRecords()`, the instance the DHT runs), when given: a
+   * holder's answer it has just verified is taken parsed from it instead of being verified again.
+   * Without it the directory verifies every record it uses itself.
+   */
+  records?: Pick<IdentityDhtRecords, 'verifiedRecord'>
 }
 
 /** Tunables, all optional; defaults in `constants.ts`. Durations in ms. */

@@ -6,7 +6,7 @@
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createUserRecord, encodeUserRecord, identityDirectory, userIdFromRecordKey } from '../../../protocols/identity-dht/index.js'
+import { createUserRecord, encodeUserRecord, identityDhtRecords, identityDirectory, parseUserRecord, userIdFromRecordKey, userRecordKey } from '../../../protocols/identity-dht/index.js'
 import { waitFor } from '../../helpers/wait-for.js'
 import { attest, user } from './fixtures.js'
 import type { IdentityDirectory, IdentityDirectoryComponents, IdentityDirectoryInit, UserRecord } from '../../../protocols/identity-dht/index.js'
@@ -40,7 +40,7 @@ type Script = (key: Uint8Array, options: AbortOptions) => AsyncGenerator<QueryEv
 const running: Array<IdentityDirectory & Startable> = []
 afterEach(async () => { for (const d of running.splice(0)) await d.stop() })
 
-async function directory (script: Script, init: IdentityDirectoryInit = {}): Promise<{ directory: IdentityDirectory & Startable, gets: () => number, active: () => number }> {
+async function directory (script: Script, init: IdentityDirectoryInit = {}, records?: IdentityDirectoryComponents['records']): Promise<{ directory: IdentityDirectory & Startable, gets: () => number, active: () => number }> {
   let gets = 0
   let active = 0
   const components: IdentityDirectoryComponents = {
@@ -53,7 +53,8 @@ async function directory (script: Script, init: IdentityDirectoryInit = {}): Pro
       put: () => (async function * () {})()
     },
     peerRouting: { findPeer: async () => { throw new Error('not found') } },
-    logger: defaultLogger()
+    logger: defaultLogger(),
+    ...(records === undefined ? {} : { records })
   }
   const d = identityDirectory(init)(components)
   await d.start()
@@ -229,5 +230,29 @@ describe('default lookup policy: the first three holders answer, the query runs 
       for (let i = 0; i < 3; i++) yield answer(record(1))
     }, { onRecord: () => { throw new Error('listener bug') } })
     expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ seq: 1 })
+  })
+})
+
+describe('verifying once per node', () => {
+  it('takes an answer the node\'s DHT validator just verified from it, parsed, instead of verifying it again', async () => {
+    const records = identityDhtRecords()
+    const bytes = record(2)
+    await records.validators.keyroom!(userRecordKey(alice.upk), bytes)
+    const fromValidator = records.verifiedRecord(userRecordKey(alice.upk), bytes)
+    expect(fromValidator).toBeDefined()
+    const { directory: d } = await directory(async function * () {
+      for (let i = 0; i < 3; i++) yield answer(bytes)
+    }, {}, records)
+    expect((await d.lookup(alice.upk, { addresses: false }))?.record).toBe(fromValidator)
+  })
+
+  it('verifies itself what the validator does not vouch for, or vouches for under another user', async () => {
+    const bob = user(2)
+    const bobs = parseUserRecord(encodeUserRecord(createUserRecord({ upkSeed: bob.seed, seq: 7, devices: [] })))
+    if (!bobs.ok) throw new Error('fixture')
+    const { directory: d } = await directory(async function * () {
+      for (let i = 0; i < 3; i++) yield answer(record(3))
+    }, {}, { verifiedRecord: () => bobs.record })
+    expect(await d.lookup(alice.upk, { addresses: false })).toMatchObject({ upk: alice.upk, seq: 3 })
   })
 })

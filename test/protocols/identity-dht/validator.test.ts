@@ -133,3 +133,21 @@ describe('validator: the 64-revocation bound', () => {
     expect(() => createUserRecord({ upkSeed: alice.seed, seq: 1, devices: [], revocations: genuine })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_EVENT' }))
   })
 })
+
+describe('validator: verifiedRecord', () => {
+  it('hands out the parsed record of bytes it found genuine under that key, and nothing else', async () => {
+    const { validate, records } = validator()
+    const genuine = rec(3)
+    expect(records.verifiedRecord(key, genuine)).toBeUndefined()
+    await validate(key, genuine)
+    expect(records.verifiedRecord(key, genuine)).toMatchObject({ upk: alice.upk, seq: 3 })
+    expect(records.verifiedRecord(userRecordKey(bob.upk), genuine)).toBeUndefined()
+    expect(records.verifiedRecord(key, rec(4))).toBeUndefined()
+    const forged = canonicalJsonBytes({ ...createUserRecord({ upkSeed: alice.seed, seq: 5, devices: [] }), seq: 6 })
+    await expect(validate(key, forged)).rejects.toMatchObject({ code: 'ERR_DHT_INVALID_RECORD' })
+    expect(records.verifiedRecord(key, forged)).toBeUndefined()
+    const { validate: v2, records: unmemoised } = validator({ memoEntries: 0 })
+    await v2(key, genuine)
+    expect(unmemoised.verifiedRecord(key, genuine)).toBeUndefined()
+  })
+})
