@@ -100,12 +100,14 @@ export interface RoomMember {
   displayName?: string
 }
 
-/** State and position of an event whose write is not yet durable. */
+/** State, position and bytes of an event whose write is not yet durable. */
 interface Recent {
   roomId: string
   depth: number
   decision: Decision['kind']
   state: ReadonlyMap<string, string> | undefined
+  /** Served to peers already: gossip forwards an event once decided, before it is durable. */
+  served: CachedEvent
 }
 
 /** A durable event as the sync server reads it. */
@@ -508,7 +510,7 @@ export class RoomEngine {
       roomMeta = { roomVersion: view.roomVersion, createEventId: view.createEventId, localMembership: ownAfter }
     }
 
-    this.#recent.set(eventId, { roomId, depth: event.depth, decision: decision.kind, state: stateAfter })
+    this.#recent.set(eventId, { roomId, depth: event.depth, decision: decision.kind, state: stateAfter, served: { roomId, bytes, prevEvents: event.prev_events } })
     const write = this.#store.writeEvent({
       eventId,
       roomId,
@@ -594,7 +596,7 @@ export class RoomEngine {
   /**
    * A checked event from a peer: wait (bounded) for whatever of it and its parents and auth events
    * another `receive` holds, fill the rest of the gap under it from that peer, then decide it (and
-   * the gap).
+   * the gap). Returns once decided; the write is durable shortly after (`messages` waits for it).
    */
   async receive (checked: CheckedEvent, from: PeerId, options: AbortOptions = {}): Promise<IngestResult> {
     const roomId = checked.event.room_id
@@ -637,9 +639,11 @@ export class RoomEngine {
           mine.push(ancestor.eventId)
         }
       }
+      // Decided is enough for the verdict: gossip forwards the event now, while the write becomes
+      // durable behind it (the sync server serves it meanwhile, and reads wait for it).
       return await this.#run(roomId, async () => {
         for (const ancestor of ancestors) await this.#ingest(ancestor, { wait: false })
-        return await this.#ingest(checked)
+        return await this.#ingest(checked, { wait: false })
       })
     } finally {
       for (const id of mine) if (this.#receiving.get(id) === settled) this.#receiving.delete(id)
@@ -808,6 +812,8 @@ export class RoomEngine {
    */
   async messages (roomId: string, options: { limit: number, before?: string }): Promise<RoomMessage[]> {
     await this.requireRoom(roomId)
+    // Read what the node has decided: the room's writes still in flight first.
+    await this.#lastWrite.get(roomId)
     let position: EventPosition | undefined
     if (options.before !== undefined) {
       const stored = await this.#store.getEvent(options.before)
@@ -911,7 +917,7 @@ export class RoomEngine {
 
   /** A durable event for the sync server, through `#eventCache`. */
   async #servedEvent (eventId: string, options: { readAhead?: boolean } = {}): Promise<CachedEvent | undefined> {
-    const cached = this.#eventCache.get(eventId)
+    const cached = this.#eventCache.get(eventId) ?? this.#recent.get(eventId)?.served
     if (cached !== undefined) return cached
     const stored = await this.#store.getEvent(eventId)
     if (stored === undefined) return undefined

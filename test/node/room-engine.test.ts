@@ -53,9 +53,10 @@ describe('room engine', () => {
     await engine.receive(checkedFromBuilt(join), peer)
     const hello = buildMessage(bob.device, await ctx(), { originServerTs: T0 + 30, body: 'hello' })
     expect(await engine.receive(checkedFromBuilt(hello), peer)).toMatchObject({ status: 'stored', decision: { kind: 'accepted' } })
+    // `receive` returns once decided; `messages` reads after the room's writes in flight.
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([hello.eventId])
     expect(await store.getHeads(roomId)).toEqual([hello.eventId])
     expect(shown.map(m => m.eventId)).toEqual([hello.eventId])
-    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([hello.eventId])
     expect(await engine.members(roomId)).toEqual(expect.arrayContaining([{ userId: bob.userId, membership: 'join', verified: true }]))
     // Duplicates are harmless.
     expect(await engine.receive(checkedFromBuilt(hello), peer)).toEqual({ status: 'duplicate' })
