@@ -1,11 +1,24 @@
+/**
+ * Sync access of departed members (node/departed-access.ts): the removal event, the lazy ancestor
+ * walk, the limited store, and the room engine's `authorize` handing out such grants.
+ */
+import { defaultLogger } from '@libp2p/logger'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { AncestorWalk, MAX_REMOVAL_CHAIN, departedSyncStore, removalOf } from '../../node/departed-access.js'
+import { checkedFromBuilt } from '../../node/ingest-checks.js'
+import {
+  TypedEventTarget, buildCreateRoom, buildInvite, buildJoin, buildKick, buildMessage, scenarioSeed, scenarioUser
+} from '../../node/index.js'
+import { deviceKeyFromSeed, peerIdFromDeviceKey } from '../../node/libp2p.js'
+import { deviceIdOfPeer } from '../../node/peer-directory.js'
+import { RoomEngine } from '../../node/room-engine.js'
 import { RoomView } from '../../node/room-view.js'
 import { stateMapKey } from '../../protocols/core/index.js'
+import { createMemoryStore } from '../../store/index.js'
 import type { StoredPosition } from '../../node/departed-access.js'
-import type { RoomEvent } from '../../node/index.js'
-import type { SyncStore } from '../../protocols/sync/index.js'
+import type { RoomContext, RoomEvent } from '../../node/index.js'
+import type { SyncAccess, SyncStore } from '../../protocols/sync/index.js'
 
 const ROOM = '!cm9vbQ'
 const encoder = new TextEncoder()
@@ -149,5 +162,62 @@ describe('removalOf', () => {
     for (let i = 0; i <= MAX_REMOVAL_CHAIN; i++) chain.push({ id: `$m${i}`, membership: i % 2 === 0 ? 'leave' : 'ban', previous: chain[chain.length - 1]!.id })
     expect(removalOf(viewWith(chain), '~target')).toBeUndefined()
     expect(removalOf(viewWith(chain.slice(0, MAX_REMOVAL_CHAIN)), '~target')?.eventId).toBe('$m0')
+  })
+})
+
+describe('RoomEngine.authorize for departed members', () => {
+  const alice = scenarioUser('departed/alice')
+  const bob = scenarioUser('departed/bob')
+  const carol = scenarioUser('departed/carol')
+  const T0 = 1_700_000_000_000
+
+  it('grants a kicked member the room up to its kick; refuses a stranger and a revoked device', async () => {
+    const store = await createMemoryStore()
+    let asUser = bob.userId
+    const revoked = new Set<string>()
+    const engine = new RoomEngine({
+      store, device: alice.device, events: new TypedEventTarget(), log: defaultLogger().forComponent('test:departed'), now: () => T0 + 1e6,
+      userOfPeer: async () => asUser, isRevokedDevice: (id) => revoked.has(id)
+    })
+    const peer = peerIdFromDeviceKey((await deviceKeyFromSeed(new Uint8Array(32).fill(9))).publicKey.raw)
+    const created = buildCreateRoom({ device: alice.device, rrkSeed: scenarioSeed('departed/room'), originServerTs: T0, name: 'departed' })
+    await engine.createLocalRoom(created.events)
+    const roomId = created.roomId
+    const ctx = async (): Promise<RoomContext> => {
+      const view = (await engine.room(roomId))!
+      const depths = await Promise.all(view.heads.map(async h => (await store.getEvent(h))!.depth))
+      return { roomId, prevEvents: [...view.heads], depth: Math.max(...depths) + 1, state: view.stateView(view.current) }
+    }
+    const add = async (built: Parameters<typeof checkedFromBuilt>[0]): Promise<string> => {
+      expect(await engine.receive(checkedFromBuilt(built), peer)).toMatchObject({ status: 'stored', decision: { kind: 'accepted' } })
+      return built.eventId
+    }
+    await add(buildInvite(alice.device, await ctx(), { originServerTs: T0 + 10, target: bob.userId }))
+    await add(buildJoin(bob.device, await ctx(), { originServerTs: T0 + 20, via: { kind: 'invite' } }))
+    const before = await add(buildMessage(bob.device, await ctx(), { originServerTs: T0 + 30, body: 'before' }))
+    expect(await engine.authorize(peer, roomId)).toBe(true)
+    const kick = await add(buildKick(alice.device, await ctx(), { originServerTs: T0 + 40, target: bob.userId }))
+    const after = await add(buildMessage(alice.device, await ctx(), { originServerTs: T0 + 50, body: 'after' }))
+
+    const grantOf = (access: SyncAccess): SyncStore => {
+      if (typeof access === 'boolean') throw new Error(`expected a limited grant, got ${String(access)}`)
+      return access.store
+    }
+    const grant = grantOf(await engine.authorize(peer, roomId))
+    expect(await grant.getHeads(roomId)).toEqual([kick])
+    expect(await grant.getEvent(roomId, before)).toBeDefined()
+    expect(await grant.getEvent(roomId, kick)).toBeDefined()
+    expect(await grant.getEvent(roomId, after)).toBeUndefined()
+    expect(await grant.getStateIdsAt(roomId, after)).toBeUndefined()
+    expect(await grant.getPrevEvents(roomId, kick)).toEqual([before])
+
+    // A device of the departed user that the node knows as revoked: nothing.
+    revoked.add(deviceIdOfPeer(peer)!)
+    expect(await engine.authorize(peer, roomId)).toBe(false)
+    revoked.clear()
+    // A user who never was a member: nothing.
+    asUser = carol.userId
+    expect(await engine.authorize(peer, roomId)).toBe(false)
+    await engine.stop()
   })
 })
