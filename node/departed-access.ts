@@ -87,6 +87,10 @@ export interface StoredPosition {
  * Which events are ancestors of one event (`tip`) or the tip itself, answered lazily (see the
  * module comment). One walk per tip; concurrent questions are answered one after the other, so the
  * walk's state is only ever advanced by one of them.
+ *
+ * Only IDs reached over `prev_events` from the tip are ever answered `true`, so a wrong depth can
+ * never widen the grant: at worst (a stored event rejected for a lying depth, keyroom.dag.4, among
+ * the ancestors) an ancestor below it is answered `false` — refused, not leaked.
  */
 export class AncestorWalk {
   readonly roomId: string

@@ -863,6 +863,7 @@ export class RoomEngine {
     return { store: departedSyncStore(this.syncStore, walk, this.#readPosition) }
   }
 
+  /** A durable event's room, depth and bytes, as the ancestry walks read them. */
   readonly #readPosition = async (eventId: string): Promise<StoredPosition | undefined> => await this.#store.getEvent(eventId)
 
   /** The sync store port: the room's stored events, heads and state. */
