@@ -35,6 +35,7 @@ import {
   EVENT_CACHE_BYTES, POSITION_CACHE_ENTRIES, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
 } from './constants.js'
 import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
+import { AncestorWalk, departedSyncStore, removalOf } from './departed-access.js'
 import { fetchAncestors } from './fetch-ancestors.js'
 import { deviceIdOfPeer } from './peer-directory.js'
 import { checkEventBytes, checkedFromBuilt } from './ingest-checks.js'
@@ -46,7 +47,8 @@ import type {
   Decision as CoreDecision, IdentifiedEvent, MemberVerification, RoomContext, RoomEvent, SigningDevice
 } from '../protocols/core/index.js'
 import type { GossipVerdict, RoomGossip } from '../protocols/gossip/index.js'
-import type { RoomSync, StateIds, SyncStore } from '../protocols/sync/index.js'
+import type { StoredPosition } from './departed-access.js'
+import type { RoomSync, StateIds, SyncAccess, SyncStore } from '../protocols/sync/index.js'
 import type { Decision, EventPosition, Membership, RoomMeta, RoomStore, StateUpdate, StoredEvent } from '../store/index.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
@@ -119,6 +121,9 @@ interface CachedEvent {
 
 const textEncoder = new TextEncoder()
 
+/** Departed members' ancestry walks kept at once (each holds the IDs of the ancestors it has met). */
+const MAX_DEPARTED_WALKS = 16
+
 function storeDecision (decision: CoreDecision): Decision {
   switch (decision.outcome) {
     case 'accepted': return { kind: 'accepted' }
@@ -168,6 +173,8 @@ export class RoomEngine {
   /** Work in flight (queue tasks, publishes, writes), awaited by `stop`. */
   readonly #inflight = new Set<Promise<unknown>>()
   readonly #stopping = new AbortController()
+  /** Sync access of departed members: one ancestry walk per removal event (departed-access.ts). */
+  readonly #departedWalks = new Lru<AncestorWalk>(MAX_DEPARTED_WALKS)
 
   constructor (init: RoomEngineInit) {
     this.#store = init.store
@@ -878,10 +885,12 @@ export class RoomEngine {
    * Sync access: may this peer read the room? Never a device its user revoked (known from any room
    * or the directory, or from this room's `keyroom.device` record of it). Otherwise anyone for a
    * `public` room (a joiner must read the state to join), else a device of a user who is joined or
-   * invited in the current state. The device's user comes from the hello exchange (an attestation
-   * in force now), or from the attestations in the room's member events.
+   * invited in the current state; a device of a user who left or was kicked or banned reads the
+   * room up to the member event that removed them (a `SyncGrant`, see departed-access.ts), so a node
+   * removed out of its sight learns it. The device's user comes from the hello exchange (an
+   * attestation in force now), or from the attestations in the room's member events.
    */
-  readonly authorize = async (peer: PeerId, roomId: string, options: AbortOptions = {}): Promise<boolean> => {
+  readonly authorize = async (peer: PeerId, roomId: string, options: AbortOptions = {}): Promise<SyncAccess> => {
     const deviceId = deviceIdOfPeer(peer)
     if (deviceId !== undefined && this.#isRevokedDevice(deviceId)) return false
     const view = await this.room(roomId)
@@ -893,8 +902,31 @@ export class RoomEngine {
     const userId = await this.#userOfPeer(peer, options) ?? userOfDeviceInRoom(view, peer, this.#now())
     if (userId === undefined) return false
     const membership = view.membership(userId)
-    return membership === 'join' || membership === 'invite'
+    if (membership === 'join' || membership === 'invite') return true
+    return await this.#departedGrant(view, userId)
   }
+
+  /**
+   * A user who left or was removed reads the room up to and including the member event that
+   * removed them (departed-access.ts); a user who never was a member gets nothing. The removal must
+   * be durable (the walk reads the store). Walks are kept per removal event, the most recent
+   * {@link MAX_DEPARTED_WALKS}.
+   */
+  async #departedGrant (view: RoomView, userId: string): Promise<SyncAccess> {
+    const removal = removalOf(view, userId)
+    if (removal === undefined) return false
+    let walk = this.#departedWalks.get(removal.eventId)
+    if (walk === undefined) {
+      const stored = await this.#store.getEvent(removal.eventId)
+      if (stored?.roomId !== view.roomId) return false
+      walk = new AncestorWalk({ roomId: view.roomId, tip: removal.eventId, tipDepth: stored.depth, read: this.#readPosition })
+      this.#departedWalks.set(removal.eventId, walk)
+    }
+    return { store: departedSyncStore(this.syncStore, walk, this.#readPosition) }
+  }
+
+  /** A durable event's room, depth and bytes, as the ancestry walks read them. */
+  readonly #readPosition = async (eventId: string): Promise<StoredPosition | undefined> => await this.#store.getEvent(eventId)
 
   /** The sync store port: the room's stored events, heads and state. */
   readonly syncStore: SyncStore = {

@@ -23,7 +23,7 @@ import type { StateIds, SyncAuthorizer, SyncStore } from './ports.js'
 import type { AbortOptions, ComponentLogger, DialTarget, NewStreamOptions, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 
 export * from './constants.js'
-export type { MaybePromise, StateIds, SyncAuthorizer, SyncStore } from './ports.js'
+export type { MaybePromise, StateIds, SyncAccess, SyncAuthorizer, SyncGrant, SyncStore } from './ports.js'
 export { encodeRequest, encodeHeader, parseRequest, WIRE_ERROR_CODES, SYNC_REQUEST_TYPES } from './messages.js'
 export type { SyncRequest, HeadsRequest, EventsRequest, MissingRequest, StateAtRequest, ResponseHeader, WireErrorCode } from './messages.js'
 export { encodeFrame, encodeVarint, FrameReader } from './frames.js'
@@ -86,7 +86,7 @@ export interface RoomSyncComponents {
 export interface RoomSyncInit {
   /** Where events, heads and state come from. */
   store: SyncStore
-  /** Who may read which room. Refusals look like unknown rooms to the peer. */
+  /** Who may read which room (all of it, or what a {@link SyncGrant}'s store serves). Refusals look like unknown rooms to the peer. */
   authorize: SyncAuthorizer
   /** Inbound stream time bound, ms (default `INBOUND_TIMEOUT_MS`). */
   inboundTimeout?: number

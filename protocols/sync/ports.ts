@@ -33,9 +33,22 @@ export interface SyncStore {
 }
 
 /**
- * Decides whether a remote peer (its PeerId is a device key, a UDK) may read a room. A refusal is
- * answered exactly like an unknown room (`K_NOT_FOUND`), so it does not reveal that the room exists.
+ * A limited grant: the peer may read only what `store` serves. The server answers every request of
+ * that peer from this store instead of the full one — e.g. a departed member reads the room up to
+ * the event that removed it (Matrix history visibility), its heads being that event.
+ */
+export interface SyncGrant {
+  store: SyncStore
+}
+
+/** An authorizer's answer: `true` (the whole room), `false` (refused), or a {@link SyncGrant}. */
+export type SyncAccess = boolean | SyncGrant
+
+/**
+ * Decides whether a remote peer (its PeerId is a device key, a UDK) may read a room, and how much
+ * of it. A refusal is answered exactly like an unknown room (`K_NOT_FOUND`), so it does not reveal
+ * that the room exists.
  */
 export interface SyncAuthorizer {
-  (peer: PeerId, roomId: string, options?: AbortOptions): MaybePromise<boolean>
+  (peer: PeerId, roomId: string, options?: AbortOptions): MaybePromise<SyncAccess>
 }

@@ -143,15 +143,18 @@ export class RoomSyncService implements RoomSync, Startable {
 
   /** Check access, then run the one handler for the message type. */
   async #dispatch (peer: Connection['remotePeer'], request: SyncRequest, options: AbortOptions): Promise<HandlerResult> {
-    if (!(await this.#init.authorize(peer, request.roomId, options))) {
+    const access = await this.#init.authorize(peer, request.roomId, options)
+    if (access === false) {
       // Same answer as an unknown room, so a refusal does not reveal that the room exists.
       return { header: { errcode: 'K_NOT_FOUND', error: 'unknown room' } }
     }
+    // A limited grant answers from its own store: the handlers see only what it serves.
+    const context: HandlerContext = access === true ? this.#context : { store: access.store, log: this.#log }
     switch (request.type) {
-      case 'heads': return await handleHeads(this.#context, request, options)
-      case 'events': return await handleEvents(this.#context, request, options)
-      case 'missing': return await handleMissing(this.#context, request, options)
-      case 'state_at': return await handleStateAt(this.#context, request, options)
+      case 'heads': return await handleHeads(context, request, options)
+      case 'events': return await handleEvents(context, request, options)
+      case 'missing': return await handleMissing(context, request, options)
+      case 'state_at': return await handleStateAt(context, request, options)
     }
   }
 

@@ -195,17 +195,24 @@ describe('an adversarial peer on the room\'s gossip topic', () => {
     await mallory.send(roomId, { msgtype: 'm.text', body: 'fork while b does not know' })
     await waitFor(async () => (await bodies(b, roomId)).includes('fork while b does not know'), { message: 'b took the fork' })
     expect((await b.members(roomId)).find(m => m.userId === mallory.userId)?.membership).toBe('join')
+    // Mallory's fork as b holds it: where mallory goes on writing after the heal.
+    const fork = await headContext(mallory, b, roomId)
 
     partition.heal()
     await b.connect(a.multiaddrs())
     await b.connect(c.multiaddrs())
     await waitFor(async () => (await b.members(roomId)).find(m => m.userId === mallory.userId)?.membership === 'ban', { message: 'b resolves mallory to banned' })
     expect(await stores(honest, b, roomId, ban)).toBe(true)
-    // Mallory's node never learned of its ban (see the report): it goes on sending on its fork,
-    // and nobody shows it — valid against its own past, so soft-failed, at no score cost.
+    // Mallory's node learns its ban on reconnecting (sync serves a banned member the room up to
+    // its ban), so its API refuses to send; a mallory that goes on writing on its fork by hand is
+    // shown by nobody — valid against its own past, so soft-failed, at no score cost.
     for (const n of [a, c]) await mallory.connect(n.multiaddrs())
+    await waitFor(async () => (await mallory.rooms()).find(r => r.roomId === roomId)?.membership === 'ban', { message: 'mallory learns its ban' })
+    await expect(mallory.send(roomId, { msgtype: 'm.text', body: 'refused' })).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' })
     await readyToGossip(mallory, honest, roomId)
-    const later = await mallory.send(roomId, { msgtype: 'm.text', body: 'after the ban' })
+    const built = buildMessage(await deviceOf(mallory), fork.context, { originServerTs: Date.now(), body: 'after the ban' })
+    expect(await gossipRaw(mallory, roomId, canonicalJsonBytes(built.event))).toBeGreaterThan(0)
+    const later = built.eventId
     await waitFor(async () => {
       for (const n of honest) if (!(await stores(honest, n, roomId, later))) return false
       return true

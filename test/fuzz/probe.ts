@@ -44,6 +44,8 @@ export class Probe {
   /** The node's signing device (its keystore's UDK), to build events as the node. */
   readonly device: SigningDevice
   readonly #target: () => { peerId: string, multiaddrs: string[] } | undefined
+  /** Head event ID → whether it is the removal of the node's user (events never change). */
+  readonly #removals = new Map<string, boolean>()
 
   private constructor (node: KeyroomNode, device: SigningDevice, target: () => { peerId: string, multiaddrs: string[] } | undefined) {
     this.node = node
@@ -96,10 +98,30 @@ export class Probe {
     return peer
   }
 
-  /** The node's heads of the room (sorted). Throws `ERR_SYNC_NOT_FOUND` when the node is not (any more) a member. */
+  /**
+   * The node's heads of the room (sorted). Throws when the node is not (any more) a member: the
+   * node answers `ERR_SYNC_NOT_FOUND`, or — to a user who left or was removed — the member event
+   * that removed them as its only head (sync's departed-member grant). A room whose real heads are
+   * just the user's own removal is one the user is not in either, so both read as "not a member".
+   */
   async heads (roomId: string): Promise<string[]> {
     await this.attach()
-    return [...await this.node.libp2p.services.sync.heads(this.#peer(), roomId, { signal: AbortSignal.timeout(5_000) })].sort(codePoints)
+    const sync = this.node.libp2p.services.sync
+    const peer = this.#peer()
+    const heads = [...await sync.heads(peer, roomId, { signal: AbortSignal.timeout(5_000) })].sort(codePoints)
+    const only = heads.length === 1 ? heads[0]! : undefined
+    if (only !== undefined) {
+      let removal = this.#removals.get(only)
+      if (removal === undefined) {
+        const [head] = await sync.events(peer, roomId, [only], { signal: AbortSignal.timeout(5_000) })
+        const event = head === undefined ? undefined : parseJson(head.bytes) as RoomEvent
+        removal = event?.type === 'm.room.member' && event.state_key === this.device.userId &&
+          (event.content.membership === 'leave' || event.content.membership === 'ban')
+        this.#removals.set(only, removal)
+      }
+      if (removal) throw new Error(`the node's user is not a member: its only head is its removal ${only}`)
+    }
+    return heads
   }
 
   /** Which of `eventIds` the node stores (whatever their decision). */

@@ -9,6 +9,7 @@ import { buildUnban, canonicalJsonBytes } from '../../node/index.js'
 import { roomTopic } from '../../protocols/gossip/index.js'
 import { deviceOf, headContext, inviteAndJoin, joinedEverywhere, startNode } from '../adversary/fixtures.js'
 import { waitFor } from '../helpers/wait-for.js'
+import { Partition } from './network.js'
 import { formatReport, runFuzz } from './rig.js'
 import type { FuzzReport } from './rig.js'
 import type { KeyroomNode, RoomEvent } from '../../node/index.js'
@@ -49,12 +50,35 @@ describe('fuzzer regressions', () => {
   // (`join()` trusted the stale local membership). Fixed: an invite deeper than the `join` the node
   // holds supersedes it (node/invites.ts `inviteFollows`) — it is stored and listed, and `join()`
   // catches the room up as an invitee (sync serves invited users), learning the kick on the way.
-  // Until it is invited again, a node removed out of its sight still believes it is joined.
+  // Since seeds 4, 9 (below), the removed node learns the kick on reconnecting, before any invite.
   it('seed 8 — removal behind a partition: a member kicked while cut off learns it after the heal, and can come back', async () => {
     expectOk(await replay([
       [{ op: 'partition', groups: [[0, 2], [1]] }, { op: 'kick', node: 0, target: 1 }, { op: 'send', node: 1, body: 'still here?' }],
       [{ op: 'heal' }]
     ]))
+  }, 60_000)
+
+  // Seeds 4, 9 (3 nodes, 6 rounds): the same removal behind a partition, without the re-invite
+  // that seed 8's rig adds at the end — the removed node must learn its removal by itself. Fixed:
+  // sync serves a departed member the room up to and including the member event that removed it
+  // (node/departed-access.ts), so n1's catch-up on reconnecting brings it the kick (or the ban):
+  // it leaves the topic, lists the room as left, and its sends are refused instead of acknowledged.
+  it('seeds 4, 9 — removal behind a partition: the removed node learns its kick or ban on reconnect, with no re-invite', async () => {
+    const { honest: [a, b, c], roomId } = await threeInARoom()
+    const partition = new Partition()
+    for (const [i, node] of [a!, b!, c!].entries()) {
+      partition.register(node.peerId, { kind: 'node', index: i })
+      partition.install(node.libp2p)
+    }
+    partition.split([[0, 2], [1]])
+    for (const node of [a!, b!, c!]) await partition.enforce(node.libp2p)
+    await waitFor(() => b!.peers().length === 0, { message: 'n1 cut off' })
+    await a!.kick(roomId, b!.userId)
+    expect(await b!.send(roomId, { msgtype: 'm.text', body: 'still here?' })).toMatch(/^\$/)
+    partition.heal()
+    await b!.connect(a!.multiaddrs())
+    await waitFor(async () => (await b!.rooms()).some(r => r.roomId === roomId && r.membership === 'leave'), { timeout: 8_000, message: 'n1 learns its kick' })
+    await expect(b!.send(roomId, { msgtype: 'm.text', body: 'hello?' })).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' })
   }, 60_000)
 
   // Not a bug of the node but of the promise that every node accepts the same events (and DESIGN

@@ -39,8 +39,8 @@ describe('membership changes', () => {
     await expect(c.send(roomId, { msgtype: 'm.text', body: 'still here?' })).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' })
 
     await a.ban(roomId, b.userId)
-    // c was kicked: it is off the room's topic and no longer told (banned and departed users are
-    // not served the room by sync either).
+    // c was kicked: it is off the room's topic and no longer told (sync serves a departed user the
+    // room only up to its own removal).
     const members = await a.members(roomId)
     expect(members.find(m => m.userId === b.userId)).toMatchObject({ membership: 'ban', verified: false, reason: 'not-a-member' })
     expect(members.find(m => m.userId === a.userId)).toMatchObject({ membership: 'join', verified: true })

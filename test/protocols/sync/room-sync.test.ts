@@ -55,6 +55,18 @@ describe('sync: heads', () => {
     await expect(client.services.sync.events(server.peerId, OTHER_ROOM, ['$x'])).rejects.toMatchObject({ code: 'ERR_SYNC_NOT_FOUND' })
     expect(await client.services.sync.heads(server.peerId, ROOM)).toEqual(['$f'])
   })
+
+  it('answers a peer with a limited grant from the grant\'s store only', async () => {
+    // The grant: $c and its ancestors, $c as the only head (a departed member's view).
+    const full = dag()
+    const limited = new FakeStore().add(...['$a', '$b', '$c'].map(id => full.events.get(id)!))
+    limited.heads.set(ROOM, ['$c'])
+    const { client, server } = await pair(full, { authorize: () => ({ store: limited }) })
+    expect(await client.services.sync.heads(server.peerId, ROOM)).toEqual(['$c'])
+    expect(ids(await client.services.sync.events(server.peerId, ROOM, ['$f', '$c', '$a']))).toEqual(['$c', '$a'])
+    expect(ids(await client.services.sync.missing(server.peerId, ROOM, { earliest: [], latest: ['$f'] }))).toEqual([])
+    expect(full.calls.getHeads + full.calls.getEvent + full.calls.getPrevEvents).toBe(0)
+  })
 })
 
 describe('sync: events', () => {
