@@ -19,6 +19,8 @@ describe('restoring from the recovery phrase', () => {
     const roomId = await a.createRoom({ name: 'club' })
     await inviteAndJoin(a, c, roomId)
     await a.send(roomId, { msgtype: 'm.text', body: 'before the loss' })
+    // A reply to it (not a fork beside it, whose order would go by event ID).
+    await waitFor(async () => (await bodies(c, roomId)).includes('before the loss'), { message: 'the message on c' })
     await c.send(roomId, { msgtype: 'm.text', body: 'reply' })
     await waitFor(async () => (await bodies(a, roomId)).length === 2, { message: 'history on a' })
     await stopNode(a)
