@@ -1,11 +1,22 @@
 /**
- * Identity directory: UPK → devices lookups in a 30-node loopback network, p50/p99, against a raw
- * kad-dht `get` of a record of the same size in the same network and run (targets: lookup p50 ≤
- * 50 ms and ≤ 1.1× the raw get's p50). Lookups skip the cache (`maxAge: 0`), so each one is a DHT
- * query; the raw get and the lookup alternate per sample (same reader, same moment) so both see the
- * same load. Cache hits and lookups with address resolution are reported alongside.
+ * Identity directory: UPK → devices lookups in a 30-node loopback network, p50/p99, against raw
+ * kad-dht `get`s of a record of the same size in the same network and run (targets: default-policy
+ * lookup p50 ≤ 50 ms and ≤ 1.1× raw). Lookups skip the cache (`maxAge: 0`), so each one is a DHT
+ * query; every kind runs once per sample (same reader, same user, in a shuffled order) so all see
+ * the same load. Between measurements (untimed): a lookup's query that runs on after its answer is
+ * waited for, then a short pause lets the network settle — a `get` left early leaves its remaining
+ * requests to be answered and reset, and without the pause that work would land on whichever kind
+ * runs next (a fixed rotation made the default lookup always follow the early-left raw get, and
+ * measured it ≈ 1.9× slower than a later run with settled predecessors).
  *
- *   npx tsx bench/directory.ts
+ * Two raw baselines, because the default lookup answers from the first 3 holders (LOOKUP_QUORUM):
+ * - the full raw `get` (kad-dht's own: the whole query, then its pick) — the issue's baseline, and
+ *   the like-for-like one for a `quorum: 'all'` lookup;
+ * - a raw `get` that stops after the same number of holders answered with a record — the
+ *   like-for-like one for the default lookup. The ≤ 1.1× target of the default lookup is judged
+ *   against this one; its ratio to the full raw get is printed too.
+ *
+ *   npm run bench -- directory     (or: npx tsx bench/directory.ts)
  */
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
@@ -13,11 +24,11 @@ import { defaultLogger } from '@libp2p/logger'
 import { createKeyroomLibp2p } from '../node/libp2p.js'
 import { createAttestation, userKeyPair } from '../protocols/core/index.js'
 import {
-  createUserRecord, encodeUserRecord, identityDhtRecords, identityDirectory
+  createUserRecord, encodeUserRecord, identityDhtRecords, identityDirectory, LOOKUP_QUORUM
 } from '../protocols/identity-dht/index.js'
 import { ratio } from './harness.js'
 import type { KeyroomLibp2p } from '../node/libp2p.js'
-import type { IdentityDirectory } from '../protocols/identity-dht/index.js'
+import type { IdentityDhtRecords, IdentityDirectory } from '../protocols/identity-dht/index.js'
 import type { Startable } from '@libp2p/interface'
 
 /** Options of {@link runDirectoryBench}. */
@@ -30,16 +41,35 @@ export interface DirectoryBenchOptions {
   samples?: number
 }
 
+/** p50 and p99 of one kind of sample, ms. */
+export interface Percentiles { p50: number, p99: number }
+
 /** What {@link runDirectoryBench} measured, in milliseconds. */
 export interface DirectoryBenchResult {
   recordBytes: number
-  raw: { p50: number, p99: number }
-  lookup: { p50: number, p99: number }
-  lookupWithAddresses: { p50: number, p99: number }
-  lookupQuorum3: { p50: number, p99: number }
-  cacheHit: { p50: number, p99: number }
+  /** Holders the default lookup waits for (LOOKUP_QUORUM), and the raw quorum baseline too. */
+  quorum: number
+  /** Raw kad-dht `get`, the whole query (kad-dht's final VALUE). */
+  raw: Percentiles
+  /** Raw kad-dht `get` stopped once `quorum` holders answered with a record. */
+  rawQuorum: Percentiles
+  /** Directory lookup, default policy (first `quorum` holders), devices only. */
+  lookup: Percentiles
+  /** Default policy, with device addresses (peer routing). */
+  lookupWithAddresses: Percentiles
+  /** Directory lookup with `quorum: 'all'` (the whole query), devices only. */
+  lookupFull: Percentiles
+  cacheHit: Percentiles
+  /** Default lookup p50 / raw quorum get p50 (the judged ratio). */
   ratioP50: number
+  /** Default lookup p50 / full raw get p50 (informational). */
+  ratioP50VsFullRaw: number
+  /** Full-query lookup p50 / full raw get p50. */
+  ratioFullP50: number
 }
+
+/** Untimed pause after each measurement, ms: long enough for the answers and resets of an early-left query to pass. */
+const SETTLE_MS = 30
 
 function seed (n: number): Uint8Array {
   return Uint8Array.from({ length: 32 }, (_, i) => (i * 31 + n * 7 + 1) & 0xff)
@@ -49,7 +79,7 @@ function percentile (sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 }
 
-function summary (samples: number[]): { p50: number, p99: number } {
+function summary (samples: number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b)
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) }
 }
@@ -74,11 +104,13 @@ export async function runDirectoryBench (options: DirectoryBenchOptions = {}): P
 
   const nodes: KeyroomLibp2p[] = []
   const directories: Array<IdentityDirectory & Startable> = []
+  const validators: IdentityDhtRecords[] = []
   try {
     // Nodes: the keyroom validator/selector, plus a `bench` namespace with a no-op validator for
     // the raw baseline records (kad-dht refuses keys with no validator).
     for (let i = 0; i < nodeCount; i++) {
       const records = identityDhtRecords()
+      validators.push(records)
       nodes.push(await createKeyroomLibp2p({
         deviceSeed: seed(1000 + i),
         listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -103,8 +135,9 @@ export async function runDirectoryBench (options: DirectoryBenchOptions = {}): P
     }
     const wanted = Math.min(20, nodeCount - 1)
     await waitUntil(() => nodes.every(n => routingTableSize(n) >= wanted), 60_000, `routing tables of ${wanted}`)
-    for (const node of nodes) {
-      const directory = identityDirectory()({ dht: node.services.dht, peerRouting: node.peerRouting, logger: defaultLogger() })
+    for (const [i, node] of nodes.entries()) {
+      // Wired as a node wires it: the directory takes answers its DHT validator verified from it.
+      const directory = identityDirectory()({ dht: node.services.dht, peerRouting: node.peerRouting, logger: defaultLogger(), records: validators[i]! })
       await directory.start()
       directories.push(directory)
     }
@@ -128,12 +161,25 @@ export async function runDirectoryBench (options: DirectoryBenchOptions = {}): P
       users.push({ upk: user.userId, rawKey, publisher })
     }
 
+    const quorum = LOOKUP_QUORUM
+    // kad-dht's `get` yields its pick (VALUE) only after the whole query: the full baseline.
     const rawGet = async (reader: number, key: Uint8Array): Promise<void> => {
       for await (const event of nodes[reader]!.services.dht.get(key)) if (event.name === 'VALUE') return
       throw new Error('raw get found nothing')
     }
-    const lookup = async (reader: number, upk: string, addresses: boolean, quorum?: number): Promise<void> => {
-      const found = await directories[reader]!.lookup(upk, { maxAge: 0, addresses, ...(quorum === undefined ? {} : { quorum }) })
+    // The same `get`, left once `quorum` holders answered with a (validated) record — what the
+    // default lookup waits for. Leaving the loop ends the query (kad-dht aborts it on early exit),
+    // so it does not overlap the next measurement.
+    const rawQuorumGet = async (reader: number, key: Uint8Array): Promise<void> => {
+      let answers = 0
+      for await (const event of nodes[reader]!.services.dht.get(key)) {
+        if (event.name === 'PEER_RESPONSE' && event.record !== undefined && event.record !== null && ++answers >= quorum) return
+        if (event.name === 'VALUE') return
+      }
+      throw new Error('raw quorum get found nothing')
+    }
+    const lookup = async (reader: number, upk: string, addresses: boolean, q?: number | 'all'): Promise<void> => {
+      const found = await directories[reader]!.lookup(upk, { maxAge: 0, addresses, ...(q === undefined ? {} : { quorum: q }) })
       if (found === undefined || found.devices.length !== 3) throw new Error('lookup found nothing')
     }
     const time = async (fn: () => Promise<void>): Promise<number> => {
@@ -152,56 +198,75 @@ export async function runDirectoryBench (options: DirectoryBenchOptions = {}): P
     }
 
     const raw: number[] = []
+    const rawQuorum: number[] = []
     const devicesOnly: number[] = []
     const withAddresses: number[] = []
-    const quorum3: number[] = []
+    const full: number[] = []
     const hits: number[] = []
     const warmup = 20
     for (let s = 0; s < warmup + sampleCount; s++) {
       const { reader, user } = pick()
       const runs: Array<[number[], () => Promise<void>]> = [
         [raw, async () => { await rawGet(reader, user.rawKey) }],
+        [rawQuorum, async () => { await rawQuorumGet(reader, user.rawKey) }],
         [devicesOnly, async () => { await lookup(reader, user.upk, false) }],
         [withAddresses, async () => { await lookup(reader, user.upk, true) }],
-        [quorum3, async () => { await lookup(reader, user.upk, false, 3) }]
+        [full, async () => { await lookup(reader, user.upk, false, 'all') }]
       ]
-      const settle = async (): Promise<void> => {
-        // A quorum lookup returns while its query runs on; join that query (untimed) so it does not
-        // overlap the next measurement.
-        await directories[reader]!.lookup(user.upk, { maxAge: 0, addresses: false })
+      // A deterministic shuffle per sample (Fisher–Yates on the bench's LCG): no kind always runs
+      // first or after the same other kind.
+      for (let k = runs.length - 1; k > 0; k--) {
+        state = (state * 1103515245 + 12345) & 0x7fffffff
+        const j = state % (k + 1)
+        const swap = runs[k]!
+        runs[k] = runs[j]!
+        runs[j] = swap
       }
-      // Rotate the order per sample so no kind always runs first.
-      for (let k = 0; k < runs.length; k++) {
-        const [into, fn] = runs[(s + k) % runs.length]!
+      for (const [into, fn] of runs) {
         const ms = await time(fn)
         if (s >= warmup) into.push(ms)
-        if (into === quorum3) await settle()
+        // A default lookup returns while its query runs on: wait for it, then let the network settle.
+        await directories[reader]!.idle()
+        await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
       }
       const hit = await time(async () => { await directories[reader]!.lookup(user.upk) })
       if (s >= warmup) hits.push(hit)
     }
 
+    const lookupSummary = summary(devicesOnly)
+    const rawSummary = summary(raw)
+    const rawQuorumSummary = summary(rawQuorum)
+    const fullSummary = summary(full)
     const result: DirectoryBenchResult = {
       recordBytes,
-      raw: summary(raw),
-      lookup: summary(devicesOnly),
+      quorum,
+      raw: rawSummary,
+      rawQuorum: rawQuorumSummary,
+      lookup: lookupSummary,
       lookupWithAddresses: summary(withAddresses),
-      lookupQuorum3: summary(quorum3),
+      lookupFull: fullSummary,
       cacheHit: summary(hits),
-      ratioP50: summary(devicesOnly).p50 / summary(raw).p50
+      ratioP50: lookupSummary.p50 / rawQuorumSummary.p50,
+      ratioP50VsFullRaw: lookupSummary.p50 / rawSummary.p50,
+      ratioFullP50: fullSummary.p50 / rawSummary.p50
     }
-    const line = (label: string, s: { p50: number, p99: number }): void => {
+    const line = (label: string, s: Percentiles): void => {
       console.log(`  ${label.padEnd(52)} p50 ${s.p50.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms`)
     }
-    console.log(`  ${sampleCount} samples each, records of ${recordBytes} bytes (3 devices), ${userCount} users`)
-    line('raw kad-dht get (same-size record, no-op validator)', result.raw)
-    line('directory lookup, UPK → devices (maxAge 0)', result.lookup)
-    line('directory lookup, UPK → devices + addresses', result.lookupWithAddresses)
-    line('directory lookup, UPK → devices, quorum 3', result.lookupQuorum3)
-    line('directory lookup, cache hit', result.cacheHit)
-    ratio('lookup p50 (ms)', result.lookup.p50, '≤ 50', result.lookup.p50 <= 50)
-    ratio('lookup p50 / raw get p50', result.ratioP50, '≤ 1.1', result.ratioP50 <= 1.1)
-    ratio('quorum-3 lookup p50 (ms)', result.lookupQuorum3.p50, '≤ 50', result.lookupQuorum3.p50 <= 50)
+    console.log(`  ${sampleCount} samples each, records of ${recordBytes} bytes (3 devices), ${userCount} users, quorum ${quorum}`)
+    line('raw kad-dht get, whole query (same-size record)', result.raw)
+    line(`raw kad-dht get, first ${quorum} holders' answers`, result.rawQuorum)
+    line(`lookup, default policy (first ${quorum}), UPK → devices`, result.lookup)
+    line('lookup, default policy, UPK → devices + addresses', result.lookupWithAddresses)
+    line("lookup, quorum 'all' (whole query), UPK → devices", result.lookupFull)
+    line('lookup, cache hit', result.cacheHit)
+    ratio('default lookup p50 (ms)', result.lookup.p50, '≤ 50', result.lookup.p50 <= 50)
+    ratio(`default lookup p50 / raw first-${quorum} get p50 (judged)`, result.ratioP50, '≤ 1.1', result.ratioP50 <= 1.1)
+    // Not judged (no target), printed in ratio()'s layout.
+    const info = (label: string, value: number): void => { console.log(`  ${label.padEnd(52)} ${value.toFixed(3).padStart(9)}       (no target)`) }
+    info(`default lookup p99 / raw first-${quorum} get p99`, result.lookup.p99 / result.rawQuorum.p99)
+    info('default lookup p50 / raw whole-query get p50', result.ratioP50VsFullRaw)
+    ratio("'all' lookup p50 / raw whole-query get p50", result.ratioFullP50, '≤ 1.1', result.ratioFullP50 <= 1.1)
     return result
   } finally {
     for (const directory of directories.reverse()) await directory.stop()
