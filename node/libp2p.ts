@@ -3,6 +3,11 @@
  * ping, optional mDNS and bootstrap discovery, a Kademlia DHT on keyroom's own protocol ID,
  * gossipsub configured for room gossip, and the keyroom services (room gossip, sync).
  *
+ * Transports and discovery that a node may not use are loaded only when it does (dynamic imports):
+ * WebSockets when one of its addresses is a WebSockets one (`@libp2p/websockets` brings `ws` and
+ * `node:http`, which in Node 24 loads the bundled undici: ≈ 5 MB of RSS measured on an idle node),
+ * and mDNS when it is on. See {@link usesWebSockets}.
+ *
  * The device key *is* the libp2p identity: the node's private key is the ed25519 key derived from
  * the 32-byte device seed, so the PeerId encodes the UDK and every Noise handshake proves that the
  * remote holds the UDK it claims.
@@ -15,11 +20,10 @@ import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
 import { defaultLogger, prefixLogger } from '@libp2p/logger'
-import { mdns } from '@libp2p/mdns'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
 import { roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
@@ -140,17 +144,47 @@ export function lanPeerInfoMapper (peer: PeerInfo): PeerInfo {
   }
 }
 
+/**
+ * Whether a node with these addresses needs the WebSockets transport: some address it listens on,
+ * announces or bootstraps from is a WebSockets one (`/ws`, `/wss`, or the older `/tls/ws`).
+ *
+ * A node without it listens and dials over TCP only, so it cannot reach a peer that listens on
+ * WebSockets alone; keyroom nodes listen on TCP by default (DEFAULT_LISTEN has both), so such a
+ * peer is one configured that way on purpose, and a node that must reach it lists a WebSockets
+ * address (a bootstrap address is enough).
+ */
+export function usesWebSockets (addresses: Iterable<string>): boolean {
+  for (const address of addresses) {
+    let names: string[]
+    try {
+      names = multiaddr(address).getComponents().map(c => c.name)
+    } catch {
+      // Not a multiaddr: libp2p refuses it later with its own error; it needs no transport here.
+      continue
+    }
+    if (names.includes('ws') || names.includes('wss')) return true
+  }
+  return false
+}
+
 /** Build (and by default start) a keyroom libp2p node. */
 export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promise<KeyroomLibp2p> {
   const privateKey = await deviceKeyFromSeed(options.deviceSeed)
   const dhtMode = options.dhtMode ?? 'server'
+  const listen = [...(options.listen ?? DEFAULT_LISTEN)]
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (options.bootstrap !== undefined && options.bootstrap.length > 0) {
     peerDiscovery.push(bootstrap({ list: options.bootstrap }))
   }
   if (options.mdns !== undefined && options.mdns !== false) {
     const interval = typeof options.mdns === 'object' ? options.mdns.interval : undefined
+    const { mdns } = await import('@libp2p/mdns')
     peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, ...(interval === undefined ? {} : { interval }) }))
+  }
+  const transports: NonNullable<Libp2pOptions['transports']> = [tcp()]
+  if (usesWebSockets([...listen, ...(options.announce ?? []), ...(options.bootstrap ?? [])])) {
+    const { webSockets } = await import('@libp2p/websockets')
+    transports.push(webSockets())
   }
 
   return await createLibp2p<KeyroomServices>({
@@ -158,10 +192,10 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
     ...(options.datastore === undefined ? {} : { datastore: options.datastore }),
     logger: options.loggerPrefix === undefined ? defaultLogger() : prefixLogger(options.loggerPrefix),
     addresses: {
-      listen: [...(options.listen ?? DEFAULT_LISTEN)],
+      listen,
       ...(options.announce === undefined ? {} : { announce: options.announce })
     },
-    transports: [tcp(), webSockets()],
+    transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

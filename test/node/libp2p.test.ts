@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  createKeyroomLibp2p, deviceKeyFromSeed, deviceKeyOfPeer, lanPeerInfoMapper, peerIdFromDeviceKey
+  createKeyroomLibp2p, deviceKeyFromSeed, deviceKeyOfPeer, lanPeerInfoMapper, peerIdFromDeviceKey, usesWebSockets
 } from '../../node/libp2p.js'
 import { PING_MAX_OUTBOUND_STREAMS } from '../../node/constants.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -99,6 +99,33 @@ describe('composition', () => {
     expect(ws.length).toBeGreaterThan(0)
     const connection = await b.dial(ws)
     expect(connection.remoteAddr.toString()).toContain('/ws')
+  })
+
+  it('a node with no WebSockets address carries no WebSockets transport (it is loaded on demand)', async () => {
+    const a = await node('a', { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] })
+    const tcpOnly = await node('b')
+    const ws = a.getMultiaddrs().filter(ma => ma.toString().includes('/ws'))
+    expect(ws.length).toBeGreaterThan(0)
+    // Not dialable without the transport; the same peer over TCP is.
+    await expect(tcpOnly.dial(ws)).rejects.toThrow()
+    const tcp = a.getMultiaddrs().filter(ma => !ma.toString().includes('/ws'))
+    expect((await tcpOnly.dial(tcp)).remoteAddr.toString()).not.toContain('/ws')
+  })
+})
+
+describe('usesWebSockets', () => {
+  it('is true when a listen, announce or bootstrap address is a WebSockets one', () => {
+    expect(usesWebSockets(['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])).toBe(true)
+    expect(usesWebSockets(['/dns4/example.org/tcp/443/wss/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'])).toBe(true)
+    expect(usesWebSockets(['/dns4/example.org/tcp/443/tls/ws'])).toBe(true)
+    expect(usesWebSockets(['/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'])).toBe(true)
+  })
+
+  it('is false for TCP-only addresses, including ones whose names merely contain "ws"', () => {
+    expect(usesWebSockets([])).toBe(false)
+    expect(usesWebSockets(['/ip4/127.0.0.1/tcp/0', '/ip6/::1/tcp/0'])).toBe(false)
+    expect(usesWebSockets(['/dns4/ws/tcp/4001', '/dns4/news/tcp/1/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'])).toBe(false)
+    expect(usesWebSockets(['not a multiaddr'])).toBe(false)
   })
 })
 
