@@ -4,12 +4,16 @@
  * of an older record it has never seen in this process; the memory and the store stay bounded;
  * storage faults are reported and do not stop validation.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { describe, expect, it } from 'vitest'
 import {
   createUserRecord, datastoreHighWaterStore, encodeUserRecord, HIGH_WATER_DATASTORE_PREFIX, identityDhtRecords, userRecordKey
 } from '../../../protocols/identity-dht/index.js'
+import { openLevelStore } from '../../../store/index.js'
 import { attest, user } from './fixtures.js'
 import type { IdentityDhtRecordsInit, SeqHighWaterStore } from '../../../protocols/identity-dht/index.js'
 
@@ -157,5 +161,27 @@ describe('validator with a high-water store', () => {
     await expect(validate(alice, rec(alice, 1))).rejects.toMatchObject({ code: 'ERR_DHT_STALE_RECORD' })
     await records.flush()
     expect(errors).toEqual(['disk on fire', 'disk full'])
+  })
+})
+
+describe('on the node\'s own datastore (LevelDB)', () => {
+  it('a validator on a reopened data directory still refuses the replay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyroom-high-water-'))
+    try {
+      const first = await openLevelStore(dir)
+      const before = validator({ highWaterStore: datastoreHighWaterStore(first.datastore) })
+      await before.validate(alice, rec(alice, 3))
+      await before.records.flush()
+      await first.close()
+      const second = await openLevelStore(dir)
+      try {
+        const after = validator({ highWaterStore: datastoreHighWaterStore(second.datastore) })
+        await expect(after.validate(alice, rec(alice, 2))).rejects.toMatchObject({ code: 'ERR_DHT_STALE_RECORD' })
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
