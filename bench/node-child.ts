@@ -7,7 +7,8 @@
  * - `import <settleMs>` — imports the node's modules (the package root) and starts nothing; after
  *   `settleMs` prints `{ type: 'memory', … }` (process.memoryUsage()). The module-loading baseline.
  * - `idle <dataDir> <settleMs>` — starts one node with the default options (no peers) and prints
- *   `{ type: 'ready' }`; after `settleMs` prints `{ type: 'memory', … }`.
+ *   `{ type: 'ready' }`; after `settleMs` prints `{ type: 'memory', … }`. (The RSS bench also runs
+ *   it with a young-generation limit on Node's command line: what docs/api.md "Memory" suggests to embedders.)
  * - `raw-libp2p <settleMs>` — starts a bare libp2p node with the node's composition (TCP and
  *   WebSockets on every interface, Noise, Yamux, identify, ping, kad-dht in server mode, gossipsub
  *   with `StrictNoSign`), without keyroom's services, store or identity; prints `{ type: 'ready' }`,
@@ -16,6 +17,7 @@
  *   every room it is invited to (printing `{ type: 'joined', roomId }`): the remote member that a
  *   local-send benchmark publishes to, on its own event loop.
  */
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 const [mode, ...rest] = process.argv.slice(2)
@@ -26,7 +28,27 @@ function emit (type: string, fields: Record<string, unknown> = {}): void {
 
 function memory (): Record<string, number> {
   const m = process.memoryUsage()
-  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, ...rssSplit() }
+}
+
+/**
+ * Linux only (else empty): RSS split into anonymous memory (this process's own: JS heap, malloc,
+ * stacks) and file-backed pages (mostly the `node` binary's code and data, shared with every other
+ * Node process and dropped first under memory pressure).
+ */
+function rssSplit (): Record<string, number> {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const kb = (name: string): number | undefined => {
+      const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'mu').exec(status)
+      return m === null ? undefined : Number(m[1]) * 1024
+    }
+    const anon = kb('RssAnon')
+    const file = kb('RssFile')
+    return anon === undefined || file === undefined ? {} : { rssAnon: anon, rssFile: file }
+  } catch {
+    return {}
+  }
 }
 
 const stopped = new Promise<void>(resolve => {

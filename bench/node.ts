@@ -17,13 +17,17 @@
  *    settles, run as deployed code runs — JavaScript, no loader (the sources are transpiled to a
  *    temporary directory, bench/transpile.ts). Baselines, all children at once: a bare `node -e`,
  *    a bare libp2p node with the node's composition, and the node's modules imported but not
- *    started; the same node under tsx is printed too (the loader alone costs tens of MB).
+ *    started; the same node under tsx is printed too (the loader alone costs tens of MB). Also
+ *    measured: the same node with a young-generation limit on Node's command line (what
+ *    docs/api.md "Memory" suggests to embedders), and the CLI daemon (`keyroom init`, then
+ *    `keyroom start`, which sets that flag itself). On Linux the RSS is split into the process's
+ *    own (anonymous) memory and mapped file pages (mostly the `node` binary, shared).
  *    Target: ≤ 80 MB.
  *
  * Children run with this process's Node (`process.execPath`, Node 24 under npm).
  */
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -488,8 +492,89 @@ export interface RssBenchResult {
   idleNode: number
   idleHeapUsed: number
   idleHeapTotal: number
+  /** The idle node with the young-generation limit on Node's command line (docs/api.md "Memory"). */
+  idleNodeCapped: number
+  /** The CLI daemon (`keyroom start`), which sets that flag itself (cli/v8-flags.ts). */
+  cliDaemon: number
   idleNodeTsx: number
+  /** Linux: anonymous / file-backed parts of the default idle node's and the daemon's RSS. */
+  split: { idleNode?: RssSplit, cliDaemon?: RssSplit }
 }
+
+/** RSS split (Linux `/proc/<pid>/status`): the process's own memory and mapped file pages. */
+export interface RssSplit {
+  anon: number
+  file: number
+}
+
+/** `/proc/<pid>/status` figures (bytes), or `undefined` off Linux. */
+async function procStatus (pid: number): Promise<{ rss: number, split: RssSplit } | undefined> {
+  let status: string
+  try {
+    status = await readFile(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'mu').exec(status)?.[1] ?? NaN) * 1024
+  return { rss: kb('VmRSS'), split: { anon: kb('RssAnon'), file: kb('RssFile') } }
+}
+
+/** A process's RSS in bytes: `/proc` on Linux, else `ps` (macOS, BSDs). */
+async function rssOfPid (pid: number): Promise<{ rss: number, split?: RssSplit }> {
+  const proc = await procStatus(pid)
+  if (proc !== undefined) return proc
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('ps', ['-o', 'rss=', '-p', String(pid)], (err, stdout) => { if (err === null) resolve(stdout); else reject(err) })
+  })
+  return { rss: Number(out.trim()) * 1024 }
+}
+
+/**
+ * The CLI daemon as users run it: `keyroom init`, then `keyroom --json start --no-mdns` from the
+ * transpiled sources (no loader), with the V8 flags cli/main.ts sets itself. Only mDNS is off (the
+ * CLI's default is on), so the figure does not depend on who else multicasts on the bench host's
+ * LAN; mDNS costs no measurable memory when no peer answers. Resolves with its RSS after `settle`.
+ */
+async function measureCliDaemon (compiled: string, dataDir: string, settle: number): Promise<{ rss: number, split?: RssSplit }> {
+  const main = join(compiled, 'cli', 'main.js')
+  const env: NodeJS.ProcessEnv = { ...process.env, KEYROOM_HOME: '' }
+  for (const name of ['KEYROOM_PASSPHRASE', 'KEYROOM_RECOVERY_PHRASE', 'NODE_OPTIONS']) delete env[name]
+  await new Promise<void>((resolve, reject) => {
+    const init = execFile(process.execPath, [main, '--data-dir', dataDir, '--json', 'init'], { env, timeout: 60_000 }, err => { if (err === null) resolve(); else reject(err) })
+    init.stdin?.end()
+  })
+  const daemon = spawn(process.execPath, [main, '--data-dir', dataDir, '--json', 'start', '--listen', ...DAEMON_LISTEN, '--no-mdns'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  daemon.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
+  const exited = new Promise<void>(resolve => daemon.once('exit', () => { resolve() }))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`keyroom start printed no ready line within 60 s; stderr: ${stderr}`)) }, 60_000)
+      createInterface({ input: daemon.stdout }).on('line', line => {
+        if (line.includes('"event":"ready"')) { clearTimeout(timer); resolve() }
+      })
+      daemon.once('exit', code => { clearTimeout(timer); reject(new Error(`keyroom start exited (${String(code)}); stderr: ${stderr}`)) })
+    })
+    await new Promise(resolve => setTimeout(resolve, settle))
+    if (daemon.pid === undefined) throw new Error('keyroom start has no pid')
+    return await rssOfPid(daemon.pid)
+  } finally {
+    daemon.kill('SIGTERM')
+    const timer = setTimeout(() => daemon.kill('SIGKILL'), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * The young-generation limit docs/api.md ("Memory") suggests to embedders, on Node's command line:
+ * the one the CLI daemon runs with (cli/v8-flags.ts `DAEMON_V8_FLAGS`, not imported here so the
+ * figure stays the documented flag even if the daemon's choice changes).
+ */
+const EMBEDDER_V8_FLAGS = ['--max-semi-space-size=4']
+
+/** What the daemon listens on: the CLI's default addresses (`DEFAULT_LISTEN`: TCP and WebSockets, every interface). */
+const DAEMON_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
 
 /** Idle RSS: see the module comment. */
 export async function runRssBench (options: NodeBenchOptions = {}): Promise<RssBenchResult> {
@@ -500,7 +585,8 @@ export async function runRssBench (options: NodeBenchOptions = {}): Promise<RssB
   try {
     const compiled = await dirs.make()
     const t0 = performance.now()
-    const files = await transpileTree(repo, compiled, ['bench/node-child.ts'])
+    const cliFiles = (await readdir(join(repo, 'cli'), { recursive: true })).filter(f => f.endsWith('.ts')).map(f => join('cli', f))
+    const files = await transpileTree(repo, compiled, ['bench/node-child.ts', ...cliFiles])
     infoLine('sources transpiled to JavaScript (no loader)', `${files} files in ${(performance.now() - t0).toFixed(0)} ms`)
     const compiledChild = join(compiled, 'bench', 'node-child.js')
     const report = `setTimeout(() => { const m = process.memoryUsage(); console.log(JSON.stringify({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed })); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)) }, ${settle})`
@@ -508,21 +594,41 @@ export async function runRssBench (options: NodeBenchOptions = {}): Promise<RssB
     const raw = new Child([compiledChild, 'raw-libp2p', String(settle)])
     const imported = new Child([compiledChild, 'import', String(settle)])
     const idle = new Child([compiledChild, 'idle', await dirs.make(), String(settle)])
+    const capped = new Child([...EMBEDDER_V8_FLAGS, compiledChild, 'idle', await dirs.make(), String(settle)])
     const idleTsx = Child.bench('idle', await dirs.make(), String(settle))
-    children.push(bare, raw, imported, idle, idleTsx)
+    children.push(bare, raw, imported, idle, capped, idleTsx)
     const memory = async (child: Child): Promise<Record<string, unknown>> => await child.next('memory', 60_000 + settle)
-    const [b, r, i, n, x] = await Promise.all([memory(bare), memory(raw), memory(imported), memory(idle), memory(idleTsx)])
+    const [b, r, i, n, c, x, d] = await Promise.all([
+      memory(bare), memory(raw), memory(imported), memory(idle), memory(capped), memory(idleTsx), measureCliDaemon(compiled, await dirs.make(), settle)
+    ])
+    const split = (m: Record<string, unknown>): RssSplit | undefined =>
+      typeof m.rssAnon === 'number' && typeof m.rssFile === 'number' ? { anon: m.rssAnon, file: m.rssFile } : undefined
+    const idleSplit = split(n)
     const result: RssBenchResult = {
-      bareNode: Number(b.rss), rawLibp2p: Number(r.rss), importOnly: Number(i.rss), idleNode: Number(n.rss), idleHeapUsed: Number(n.heapUsed), idleHeapTotal: Number(n.heapTotal), idleNodeTsx: Number(x.rss)
+      bareNode: Number(b.rss),
+      rawLibp2p: Number(r.rss),
+      importOnly: Number(i.rss),
+      idleNode: Number(n.rss),
+      idleHeapUsed: Number(n.heapUsed),
+      idleHeapTotal: Number(n.heapTotal),
+      idleNodeCapped: Number(c.rss),
+      cliDaemon: d.rss,
+      idleNodeTsx: Number(x.rss),
+      split: { ...(idleSplit === undefined ? {} : { idleNode: idleSplit }), ...(d.split === undefined ? {} : { cliDaemon: d.split }) }
     }
     const mb = (v: number): string => `${(v / MB).toFixed(1).padStart(7)} MB`
+    const parts = (s: RssSplit | undefined): string => s === undefined ? '' : `   (own ${mb(s.anon).trim()} + mapped files ${mb(s.file).trim()})`
     infoLine('baseline: bare `node -e`', mb(result.bareNode))
     infoLine('baseline: libp2p node, same composition, idle', mb(result.rawLibp2p))
     infoLine('keyroom modules imported, nothing started', mb(result.importOnly))
     infoLine('keyroom node started, idle (defaults, no peers)', `${mb(result.idleNode)}   (JS heap ${mb(result.idleHeapUsed).trim()} used of ${mb(result.idleHeapTotal).trim()})`)
-    infoLine('  the same under tsx (as tests run it)', mb(result.idleNodeTsx))
+    if (idleSplit !== undefined) infoLine('  of which', parts(idleSplit).trim())
+    infoLine(`  the same, node ${EMBEDDER_V8_FLAGS.join(' ')}`, mb(result.idleNodeCapped))
+    infoLine('CLI daemon: keyroom start (its own V8 flags, mDNS off)', `${mb(result.cliDaemon)}${parts(d.split)}`)
+    infoLine('  the default node under tsx (as tests run it)', mb(result.idleNodeTsx))
     ratio('idle node RSS − libp2p baseline (MB)', (result.idleNode - result.rawLibp2p) / MB, '(info)', true)
-    ratio('idle node RSS (MB)', result.idleNode / MB, '≤ 80', result.idleNode <= 80 * MB)
+    ratio('idle node RSS (MB), library defaults', result.idleNode / MB, '≤ 80', result.idleNode <= 80 * MB)
+    ratio('CLI daemon RSS (MB)', result.cliDaemon / MB, '≤ 80', result.cliDaemon <= 80 * MB)
     return result
   } finally {
     for (const child of children) await child.stop()
