@@ -9,11 +9,12 @@
  * allocates enough in a burst to grow it to its 16 MiB cap (32 MiB of new space), and V8 does not
  * give that back while the process idles: an idle node kept ~20 MB of RSS it did not use.
  *
- * Which limit (Node 24.21, `npx tsx --expose-gc bench/node.ts rss` and `catchup`, docs/api.md):
- * - 1 MiB semi-spaces (`--max-semi-space-size=1`): idle RSS −22 MB, but catch-up of 10 000 events
- *   costs ≈ 5-7 % more CPU (more frequent scavenges);
- * - 4 MiB (`--max-semi-space-size=4`): idle RSS −18 MB, catch-up CPU within noise of the default.
- * So the daemon runs with 4 MiB: {@link DAEMON_V8_FLAGS}.
+ * Which limit (Node 24.21, `npx tsx --expose-gc bench/node.ts rss` and `catchup`; figures in
+ * docs/api.md "Memory"):
+ * - 1 MiB semi-spaces (`--max-semi-space-size=1`): idle RSS −22 MB, but the catch-up bench costs
+ *   ≈ 10 % more CPU (more frequent scavenges);
+ * - 2 or 4 MiB: idle RSS −20 / −19 MB, catch-up CPU within the noise of the default.
+ * So the daemon runs with 4 MiB, the roomier of the two: {@link DAEMON_V8_FLAGS}.
  *
  * How: `--max-semi-space-size` is read once, when V8 configures the heap; set later with
  * `v8.setFlagsFromString` it is ignored. So `keyroom start` re-executes itself with the flag on
