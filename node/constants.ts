@@ -159,6 +159,16 @@ export const MAX_MESSAGES_LIMIT = 1_000
 /** Time given to the hello exchange (who is this device's user) with a newly connected peer. */
 export const HELLO_TIMEOUT_MS = 5_000
 
+/**
+ * After another user removes this one from a room, when (ms after the removal, then after the
+ * first look) the node asks peers whether the user is still joined there — the removal may have
+ * lost state resolution (node/create-node.ts, `#scheduleRemovalChecks`).
+ */
+export const REMOVAL_RECHECK_DELAYS_MS: readonly number[] = Object.freeze([1_000, 5_000])
+
+/** Connected peers asked in one such look. */
+export const REMOVAL_RECHECK_PEERS = 4
+
 /** Time given to delivering one invite to one of the invitee's devices (per attempt). */
 export const INVITE_DELIVERY_TIMEOUT_MS = 5_000
 

@@ -24,7 +24,7 @@ import { identityDhtRecords, identityDirectory } from '../protocols/identity-dht
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
-  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS,
+  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, REMOVAL_RECHECK_DELAYS_MS, REMOVAL_RECHECK_PEERS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS,
   LINK_TIMEOUT_MS, MAX_MESSAGES_LIMIT, MAX_TIMER_MS, RENEW_AT_LIFETIME_FRACTION, RENEW_RETRY_MS, STORE_DIR_NAME
 } from './constants.js'
 import { DeviceBook, newerAttestation } from './device-book.js'
@@ -350,6 +350,8 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   /** A publish was asked for while one ran. */
   #publishAgain = false
   #renewTimer: ReturnType<typeof setTimeout> | undefined
+  /** Pending second looks at rooms the user was removed from, by room. */
+  readonly #removalChecks = new Map<string, ReturnType<typeof setTimeout>>()
   /** Rooms being fetched because a peer said the user is in them. */
   readonly #discovering = new Set<string>()
   #identityDirectory: (IdentityDirectory & Startable) | undefined
@@ -391,6 +393,12 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       isRevokedDevice: (deviceId) => this.#book.isRevoked(deviceId),
       onDeviceEvent: (_roomId, event) => {
         if (this.#book.noteEvent(event)) this.#scheduleRenewal()
+      }
+    })
+    this.addEventListener('membership', (e) => {
+      const change = e.detail
+      if (change.userId === this.userId && (change.membership === 'leave' || change.membership === 'ban') && change.sender !== this.userId) {
+        this.#scheduleRemovalChecks(change.roomId)
       }
     })
   }
@@ -474,6 +482,8 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     libp2p?.removeEventListener('peer:discovery', this.#onDiscovery)
     clearTimeout(this.#renewTimer)
     this.#renewTimer = undefined
+    for (const timer of this.#removalChecks.values()) clearTimeout(timer)
+    this.#removalChecks.clear()
     try {
       await this.#engine.stop()
       while (this.#tasks.size > 0) await Promise.all([...this.#tasks])
@@ -773,6 +783,37 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       this.#log('hanging up on revoked device %s', deviceId)
       void libp2p.hangUp(peer).catch(() => {})
     }
+  }
+
+  /**
+   * Another user removed this one from a room (kick or ban), and the node left the room's topic.
+   * The removal may lose state resolution against a concurrent event (the remover banned or
+   * demoted first): every other node then keeps this user joined, but this one, off the topic,
+   * would hear nothing more until it reconnects. So it takes a second look, twice
+   * ({@link REMOVAL_RECHECK_DELAYS_MS}): asks up to {@link REMOVAL_RECHECK_PEERS} connected peers
+   * which rooms the user is joined to there, and catches those up (`#discoverRooms`).
+   */
+  #scheduleRemovalChecks (roomId: string, attempt = 0): void {
+    const delay = REMOVAL_RECHECK_DELAYS_MS[attempt]
+    if (delay === undefined || this.#stopping !== undefined) return
+    clearTimeout(this.#removalChecks.get(roomId))
+    const timer = setTimeout(() => {
+      this.#removalChecks.delete(roomId)
+      this.#background((async () => {
+        const view = await this.#engine.room(roomId)
+        const membership = view?.membership(this.userId)
+        if (membership !== 'leave' && membership !== 'ban') return
+        const peers = this.peers().filter(p => p.userId !== undefined).slice(0, REMOVAL_RECHECK_PEERS)
+        for (const peer of peers) {
+          if (this.#stopping !== undefined) return
+          await this.#discoverRooms(peerIdFromString(peer.peerId))
+          if ((await this.#engine.room(roomId))?.membership(this.userId) === 'join') return
+        }
+        this.#scheduleRemovalChecks(roomId, attempt + 1)
+      })())
+    }, delay)
+    timer.unref?.()
+    this.#removalChecks.set(roomId, timer)
   }
 
   /**

@@ -26,9 +26,8 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  ErrorCode, KeyroomError, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, stateMapKey
+  ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, stateMapKey
 } from '../protocols/core/index.js'
-import { Lru } from '../protocols/core/collections/lru.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
   CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
@@ -566,8 +565,10 @@ export class RoomEngine {
         ...(previous.get(userId) === undefined ? {} : { previous: previous.get(userId)! })
       }
       this.#events.emit('membership', change)
-      // Kicked, banned or left (from any device of the user): off the room's topic.
+      // Kicked, banned or left (from any device of the user): off the room's topic. Joined again
+      // (a removal that lost state resolution, or a join from another device): back on it.
       if (userId === this.userId && (membership === 'leave' || membership === 'ban')) this.unsubscribe(view.roomId)
+      if (userId === this.userId && membership === 'join' && change.previous !== undefined && change.previous !== 'join') this.#net?.gossip.subscribe(view.roomId)
     }
   }
 

@@ -12,8 +12,7 @@
  * a failed batch write rejects every job in it.
  */
 import { logger } from '@libp2p/logger'
-import { Lru } from '../protocols/core/collections/lru.js'
-import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
+import { ErrorCode, KeyroomError, Lru } from '../protocols/core/index.js'
 import { compareBytes, corrupt, fromUtf8, utf8 } from './codec.js'
 import { EVENT_STATE_CACHE_ENTRIES, GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_WRITES, STATE_NODE_CACHE_BYTES, STORE_FORMAT } from './constants.js'
 import { KvDatastore, sublevelPrefix } from './datastore.js'

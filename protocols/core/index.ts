@@ -8,6 +8,7 @@ export { toBase64, toBase64Url, fromBase64, fromBase64Url } from './encoding/bas
 export { roomVersionRules, findRoomVersion, ROOM_VERSIONS, KEYROOM_ROOM_VERSION } from './room-versions.js'
 export type { RoomVersionRules, RedactionRules, EventIdFormat } from './room-versions.js'
 export * from './json/index.js'
+export { Lru } from './collections/lru.js'
 export * from './crypto/index.js'
 export * from './signing/index.js'
 export * from './events/index.js'

@@ -43,6 +43,19 @@ describe('fuzzer regressions', () => {
     ]))
   }, 60_000)
 
+  // Seed 1 again (after the partition variant was fixed): no partition at all. n1 kicks n2 while n0
+  // bans n1; n2 takes the kick on arrival and leaves the room's topic, but state resolution puts
+  // the creator's ban first and every other node keeps n2 joined. Nothing reconnects, so the
+  // greeting's `/keyroom/rooms` question never came. Fixed: after another user removes it, a node
+  // asks a few connected peers again (1 s, then 5 s later) which rooms its user is joined to.
+  it('seed 1 — overturned kick, no partition: the kicked node finds out by itself that it is still joined', async () => {
+    expectOk(await replay([
+      [{ op: 'power', node: 0, target: 1, level: 100 }],
+      [{ op: 'kick', node: 1, target: 2 }, { op: 'ban', node: 0, target: 1 }],
+      [{ op: 'send', node: 0, body: 'after' }]
+    ]))
+  }, 60_000)
+
   // Seeds 3, 4, 8, 9 (3 nodes, 6 rounds): n0 kicks n1 on its side of a partition. After the heal,
   // n1's node cannot catch up from anyone (sync serves joined and invited users only) and its events
   // are soft-failed and not forwarded, so it keeps believing it is joined: its sends are

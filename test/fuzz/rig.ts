@@ -214,7 +214,16 @@ class Rig {
     const membership = (await a.members(this.roomId)).find(m => m.userId === userId)?.membership
     const own = await node.members(this.roomId).then(ms => ms.find(m => m.userId === userId)?.membership, () => 'unknown room')
     this.log(`bring in ${node.name}: n0 says ${membership ?? '-'}, ${node.name} says ${own ?? '-'}`)
-    if (membership === 'join') return
+    if (membership === 'join') {
+      // Joined in the room's state, though the node may hold a removal that lost state resolution
+      // (the remover was banned or demoted concurrently): it must find out by itself, in bounded
+      // time (the node takes a second look after a removal).
+      if (own !== 'join') {
+        await waitUntil(async () => (await node.members(this.roomId).catch(() => [])).some(m => m.userId === userId && m.membership === 'join'),
+          options.timeout, `${node.name} learns that its removal was overturned`, 200)
+      }
+      return
+    }
     if (membership === 'ban') {
       const unban = await this.probeWrite(0, (view, device) => buildUnban(device, view.context, { originServerTs: Date.now(), target: userId }))
       if (unban.status !== 'accepted') throw new Error(`n0 could not unban ${node.name}: ${JSON.stringify(unban)}`)
