@@ -20,7 +20,7 @@ import {
 } from '../protocols/core/index.js'
 import { deviceProtocols } from '../protocols/devices/index.js'
 import { HELLO_PROTOCOL, hello as helloService } from '../protocols/hello/index.js'
-import { identityDhtRecords, identityDirectory } from '../protocols/identity-dht/index.js'
+import { datastoreHighWaterStore, identityDhtRecords, identityDirectory } from '../protocols/identity-dht/index.js'
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
@@ -49,7 +49,7 @@ import type { LinkOptions } from './link-request.js'
 import type { Attestation, AttestationJson, IdentifiedEvent, JoinVia, RevocationJson, RoomContext, SigningDevice } from '../protocols/core/index.js'
 import type { DeviceProtocols, LinkOffer, LinkVerdict } from '../protocols/devices/index.js'
 import type { Hello } from '../protocols/hello/index.js'
-import type { IdentityDirectory } from '../protocols/identity-dht/index.js'
+import type { IdentityDhtRecords, IdentityDirectory } from '../protocols/identity-dht/index.js'
 import type { InviteDelivery, InviteVerdict } from '../protocols/invite/index.js'
 import type { Membership, RoomStore } from '../store/index.js'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
@@ -355,6 +355,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   /** Rooms being fetched because a peer said the user is in them. */
   readonly #discovering = new Set<string>()
   #identityDirectory: (IdentityDirectory & Startable) | undefined
+  #dhtRecords: IdentityDhtRecords | undefined
   /** Where users' devices are found beyond the connected ones: `options.directory`, else the DHT. */
   #deviceDirectory: DeviceDirectory | undefined
   /** The UPK seed, when this device keeps it: it signs the user's directory record. */
@@ -419,6 +420,13 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   async start (): Promise<void> {
     const engine = this.#engine
     const options = this.#options
+    // The DHT validator's high-water seq per user survives restarts (docs/dht.md, Validator).
+    const dhtRecords = identityDhtRecords({
+      highWaterStore: datastoreHighWaterStore(this.#store.datastore),
+      onStoreError: (err) => { this.#log('DHT high-water store: %s', err instanceof Error ? err.message : String(err)) }
+    })
+    this.#dhtRecords = dhtRecords
+    await dhtRecords.load()
     const libp2p = await createKeyroomLibp2p({
       deviceSeed: this.#device.deviceSeed,
       ...(options.listen === undefined ? {} : { listen: options.listen }),
@@ -432,7 +440,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       // A device its user revoked is refused at the connection, either way.
       denyPeer: (peer) => this.#book.isRevoked(deviceIdOfPeer(peer)) || options.denyPeer?.(peer) === true,
       // The identity directory's records (`/keyroom/upk/…`) are validated by every DHT node.
-      dht: identityDhtRecords(),
+      dht: dhtRecords,
       gossip: {
         identifyEvent,
         // Nothing relayed by a revoked device counts (the connection gater normally keeps it away).
@@ -454,7 +462,11 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       await this.#hello.start()
       await this.#inviteDelivery.start()
       await this.#deviceProtocols.start()
-      const directory = identityDirectory({ now: this.#now })({ dht: libp2p.services.dht, peerRouting: libp2p.peerRouting, logger: this.#logger })
+      const directory = identityDirectory({
+        now: this.#now,
+        // Revocations the DHT shows (also late, after a quorum answer) reach the device book at once.
+        onRecord: (record) => { for (const r of record.revocations) this.#book.noteRevocation(r.json) }
+      })({ dht: libp2p.services.dht, peerRouting: libp2p.peerRouting, logger: this.#logger, records: dhtRecords })
       this.#identityDirectory = directory
       await directory.start()
       this.#deviceDirectory = options.directory ?? dhtDeviceDirectory(directory)
@@ -495,6 +507,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       await libp2p?.stop()
       // Work that raced the network's shutdown.
       await this.#engine.stop()
+      await this.#dhtRecords?.flush()
     } finally {
       await this.#store.close()
     }
@@ -568,7 +581,9 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       userId: this.userId,
       upkSeed,
       attestations: [this.#device.attestation, ...this.#recordAttestations.values()],
-      revocations: [...this.#recordRevocations.values(), ...this.#book.revocationsOf(this.userId)]
+      revocations: [...this.#recordRevocations.values(), ...this.#book.revocationsOf(this.userId)],
+      knownAttestations: this.#book.ownAttestations().map(a => a.json),
+      now: this.#now()
     }
     this.#background(publishUserRecord(directory, change, { signal: this.#engine.signal })
       .then((result) => {
