@@ -14,7 +14,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   ErrorCode, IDENTITY_KEY_ID, KeyroomError, RoomEventType, attestationBody, compareCodePoints, buildBan, buildCreateRoom, buildDeviceAttestation,
-  buildDeviceRevocation, buildInvite, buildJoin, buildKick, buildLeave, buildMessage, createAttestation, createRevocation,
+  buildDeviceRevocation, buildInvite, buildJoin, buildKick, buildLeave, buildMessage, buildName, buildPowerLevels, buildTopic,
+  buildUnban, createAttestation, createRevocation,
   defaultAttestationCache, deviceStanding, formatRoomUri, parseDeviceId, parseKeyroomUri, parseRoomId, parseUserId,
   recoveryPhraseToSeed, signJson, userKeyPair, verifyAttestation
 } from '../protocols/core/index.js'
@@ -193,6 +194,7 @@ export interface RoomSummary {
   /** The local user's membership (`invite` for an invite delivered to this device and not yet joined). */
   membership?: Membership
   name?: string
+  topic?: string
 }
 
 /** A connected peer. */
@@ -232,7 +234,19 @@ export interface KeyroomNode extends TypedEventTarget<KeyroomNodeEvents> {
   /** Leave a room (or decline its invite). Returns the leave's event ID. */
   leave(roomId: string, reason?: string): Promise<string>
   kick(roomId: string, userId: string, reason?: string): Promise<string>
+  /** Ban a user (every device, present and future). Returns the ban's event ID. */
   ban(roomId: string, userId: string, reason?: string): Promise<string>
+  /** Lift a ban (the user may then be invited or join again). Returns the event ID. */
+  unban(roomId: string, userId: string, reason?: string): Promise<string>
+  /** Set the room's name (`m.room.name`). Returns the event ID. */
+  setName(roomId: string, name: string): Promise<string>
+  /** Set the room's topic (`m.room.topic`). Returns the event ID. */
+  setTopic(roomId: string, topic: string): Promise<string>
+  /**
+   * Set one user's power level in `m.room.power_levels` (the rest of the content kept as it is):
+   * 100 for admins, 50 for moderators, 0 for everyone by default. Returns the event ID.
+   */
+  setPowerLevel(roomId: string, userId: string, level: number): Promise<string>
   /** Send a message; returns its event ID (the one `messages()` shows). */
   send(roomId: string, content: MessageContent): Promise<string>
   /** The room's latest messages, oldest first, in the order every node lists them. */
@@ -1338,6 +1352,38 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     parseUserId(userId)
     return (await this.#sendLocal(roomId, (_v, context, originServerTs) =>
       buildBan(this.#device, context, { originServerTs, target: userId, ...(reason === undefined ? {} : { reason }) }))).eventId
+  }
+
+  async unban (roomId: string, userId: string, reason?: string): Promise<string> {
+    this.#assertRunning()
+    parseUserId(userId)
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) =>
+      buildUnban(this.#device, context, { originServerTs, target: userId, ...(reason === undefined ? {} : { reason }) }))).eventId
+  }
+
+  async setName (roomId: string, name: string): Promise<string> {
+    this.#assertRunning()
+    if (typeof name !== 'string') throw new KeyroomError(ErrorCode.InvalidEvent, 'a room name must be a string')
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) => buildName(this.#device, context, { originServerTs, name }))).eventId
+  }
+
+  async setTopic (roomId: string, topic: string): Promise<string> {
+    this.#assertRunning()
+    if (typeof topic !== 'string') throw new KeyroomError(ErrorCode.InvalidEvent, 'a room topic must be a string')
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) => buildTopic(this.#device, context, { originServerTs, topic }))).eventId
+  }
+
+  async setPowerLevel (roomId: string, userId: string, level: number): Promise<string> {
+    this.#assertRunning()
+    parseUserId(userId)
+    // Matrix power levels are integers in the canonical-JSON range.
+    if (!Number.isSafeInteger(level)) throw new KeyroomError(ErrorCode.InvalidEvent, `a power level must be an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`)
+    return (await this.#sendLocal(roomId, (_v, context, originServerTs) => {
+      const current = context.state.entry(RoomEventType.PowerLevels, '')?.event.content ?? {}
+      const users = typeof current.users === 'object' && current.users !== null && !Array.isArray(current.users) ? current.users as Record<string, unknown> : {}
+      const content = { ...current, users: { ...users, [userId]: level } }
+      return buildPowerLevels(this.#device, context, { originServerTs, content })
+    })).eventId
   }
 
   async send (roomId: string, content: MessageContent): Promise<string> {

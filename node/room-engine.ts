@@ -864,16 +864,18 @@ export class RoomEngine {
   }
 
   /** Rooms the store holds, with the local user's membership. */
-  async rooms (): Promise<Array<{ roomId: string, membership?: Membership, name?: string }>> {
-    const out: Array<{ roomId: string, membership?: Membership, name?: string }> = []
+  async rooms (): Promise<Array<{ roomId: string, membership?: Membership, name?: string, topic?: string }>> {
+    const out: Array<{ roomId: string, membership?: Membership, name?: string, topic?: string }> = []
     for (const roomId of await this.#store.listRooms()) {
       const view = await this.room(roomId)
       if (view === undefined) continue
-      const room: { roomId: string, membership?: Membership, name?: string } = { roomId }
+      const room: { roomId: string, membership?: Membership, name?: string, topic?: string } = { roomId }
       const membership = view.membership(this.userId)
       if (membership !== undefined) room.membership = membership
       const name = view.name()
       if (name !== undefined) room.name = name
+      const topic = view.topic()
+      if (topic !== undefined) room.topic = topic
       out.push(room)
     }
     return out

@@ -111,6 +111,12 @@ export class RoomView {
     return typeof name === 'string' ? name : undefined
   }
 
+  /** The room's topic (`m.room.topic`), if it has one. */
+  topic (): string | undefined {
+    const topic = this.entry(RoomEventType.Topic, '')?.event.content.topic
+    return typeof topic === 'string' ? topic : undefined
+  }
+
   /** Every member event of the current state. */
   members (): IterableIterator<IdentifiedEvent> {
     return this.entriesOfType(RoomEventType.Member)

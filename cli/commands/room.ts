@@ -1,10 +1,12 @@
 /**
- * `keyroom room …`: create, invite, join, leave, kick, ban, members, list, link, history — each a
+ * `keyroom room …`: create, invite, join, leave, kick, ban, unban, name, topic, power, members, list,
+ * link, history — each a
  * request to the running node. ROOM is a room ID (`!…`), a `keyroom:r/…` link, or the name of a
  * room the node holds; USER is a user ID (`~…`) or a `keyroom:u/…` link.
  */
 import type { Command } from 'commander'
 import type { CliContext } from '../context.js'
+import { usageError } from '../errors.js'
 import { pad, safeLine } from '../format.js'
 import { callNode, output } from '../node-call.js'
 import { checkRoomRef, checkUserRef } from '../refs.js'
@@ -75,7 +77,11 @@ USER is a user ID ('~…') or a keyroom:u/… link. Quote IDs in a shell: '!…'
       output(ctx, result, () => `Left ${result.roomId}`)
     })
 
-  for (const [name, verb, past] of [['kick', 'remove a user from a room (they may be invited again)', 'Kicked'], ['ban', 'ban a user from a room', 'Banned']] as const) {
+  for (const [name, verb, past] of [
+    ['kick', 'remove a user from a room (they may be invited again)', 'Kicked'],
+    ['ban', 'ban a user from a room (every device of theirs, now and later)', 'Banned'],
+    ['unban', 'lift a user\'s ban (they may then be invited again)', 'Unbanned']
+  ] as const) {
     room
       .command(name)
       .description(verb)
@@ -84,9 +90,33 @@ USER is a user ID ('~…') or a keyroom:u/… link. Quote IDs in a shell: '!…'
       .option('--reason <text>', 'why (shown to the others)')
       .action(async (roomRef: string, userRef: string, options: { reason?: string }) => {
         const result = await callNode<{ roomId: string, userId: string, eventId: string }>(ctx, `room.${name}`, { room: checkRoomRef(roomRef), user: checkUserRef(userRef), ...options })
-        output(ctx, result, () => `${past} ${result.userId} from ${result.roomId}`)
+        output(ctx, result, () => `${past} ${result.userId} ${name === 'unban' ? 'in' : 'from'} ${result.roomId}`)
       })
   }
+
+  for (const [name, what] of [['name', 'name'], ['topic', 'topic']] as const) {
+    room
+      .command(name)
+      .description(`set the room's ${what} (needs the power to send state events: 50 by default)`)
+      .argument('<room>', 'the room')
+      .argument(`<${what}>`, `the new ${what}`)
+      .action(async (roomRef: string, value: string) => {
+        const result = await callNode<{ roomId: string, eventId: string }>(ctx, `room.${name}`, { room: checkRoomRef(roomRef), [name]: value })
+        output(ctx, result, () => `Set the ${what} of ${result.roomId}`)
+      })
+  }
+
+  room
+    .command('power')
+    .description('set a user\'s power level in a room (100 administrator, 50 moderator, 0 default)')
+    .argument('<room>', 'the room')
+    .argument('<user>', 'the user')
+    .argument('<level>', 'an integer')
+    .action(async (roomRef: string, userRef: string, levelText: string) => {
+      if (!/^-?[0-9]{1,15}$/u.test(levelText)) throw usageError(`the power level must be an integer, got '${safeLine(levelText)}'`, 'e.g. 50 for a moderator, 100 for an administrator')
+      const result = await callNode<{ roomId: string, userId: string, level: number }>(ctx, 'room.power', { room: checkRoomRef(roomRef), user: checkUserRef(userRef), level: Number(levelText) })
+      output(ctx, result, () => `${result.userId} now has power level ${result.level} in ${result.roomId}`)
+    })
 
   room
     .command('members')

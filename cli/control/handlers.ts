@@ -12,7 +12,7 @@ import type { KeyroomNode } from '../../node/index.js'
 
 /** The part of a node the control socket drives (a test can hand in a stub). */
 export type ControlNode = Pick<KeyroomNode,
-  'userId' | 'deviceId' | 'peerId' | 'multiaddrs' | 'connect' | 'peers' | 'createRoom' | 'invite' | 'join' | 'leave' | 'kick' | 'ban' |
+  'userId' | 'deviceId' | 'peerId' | 'multiaddrs' | 'connect' | 'peers' | 'createRoom' | 'invite' | 'join' | 'leave' | 'kick' | 'ban' | 'unban' | 'setName' | 'setTopic' | 'setPowerLevel' |
   'send' | 'messages' | 'members' | 'lookupUser' | 'rooms' | 'roomUri' | 'catchUp' | 'addEventListener' | 'removeEventListener' |
   'holdsUserKey' | 'devices' | 'linkDevice' | 'revokeDevice'>
 
@@ -165,6 +165,33 @@ export function controlHandlers ({ node, info, sync, stop }: HandlerDeps): Recor
       const reason = optString(params, 'reason')
       const roomId = await resolveRoom(node, reqString(params, 'room'))
       return { roomId, userId, eventId: await node.ban(roomId, userId, reason) }
+    },
+
+    'room.unban': async (params) => {
+      const userId = userParam(params, 'user')
+      const reason = optString(params, 'reason')
+      const roomId = await resolveRoom(node, reqString(params, 'room'))
+      return { roomId, userId, eventId: await node.unban(roomId, userId, reason) }
+    },
+
+    'room.name': async (params) => {
+      const name = reqString(params, 'name')
+      const roomId = await resolveRoom(node, reqString(params, 'room'))
+      return { roomId, name, eventId: await node.setName(roomId, name) }
+    },
+
+    'room.topic': async (params) => {
+      const topic = reqString(params, 'topic')
+      const roomId = await resolveRoom(node, reqString(params, 'room'))
+      return { roomId, topic, eventId: await node.setTopic(roomId, topic) }
+    },
+
+    'room.power': async (params) => {
+      const userId = userParam(params, 'user')
+      const level = optInt(params, 'level', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      if (level === undefined) throw bad('level', 'an integer', undefined)
+      const roomId = await resolveRoom(node, reqString(params, 'room'))
+      return { roomId, userId, level, eventId: await node.setPowerLevel(roomId, userId, level) }
     },
 
     'room.members': async (params) => {

@@ -45,7 +45,7 @@ export const MAX_EVENT_BACKLOG_BYTES = 8 * 1024 * 1024
 /** Every method of the protocol. */
 export const CONTROL_METHODS = [
   'hello', 'status', 'stop', 'connect',
-  'room.create', 'room.invite', 'room.join', 'room.leave', 'room.kick', 'room.ban', 'room.members', 'room.list', 'room.link', 'room.sync',
+  'room.create', 'room.invite', 'room.join', 'room.leave', 'room.kick', 'room.ban', 'room.unban', 'room.name', 'room.topic', 'room.power', 'room.members', 'room.list', 'room.link', 'room.sync',
   'send', 'history', 'whois', 'device.list', 'device.link', 'device.revoke',
   'subscribe'
 ] as const

@@ -73,6 +73,20 @@ describe('commands against a running node', () => {
     expect(node.calls.at(-1)).toEqual(['invite', [roomId, ids.user(3)]])
   })
 
+  it('room unban / name / topic / power reach the node; a power level that is not an integer is a usage error', async () => {
+    const { dataDir, node } = await serveStub()
+    const roomId = await node.createRoom({ name: 'den' })
+    expect((await cli(dataDir, ['room', 'unban', 'den', ids.user(2)])).out).toBe(`Unbanned ${ids.user(2)} in ${roomId}\n`)
+    expect((await cli(dataDir, ['room', 'name', 'den', 'the den'])).out).toBe(`Set the name of ${roomId}\n`)
+    expect((await cli(dataDir, ['room', 'topic', roomId, 'snacks'])).out).toBe(`Set the topic of ${roomId}\n`)
+    const power = await cli(dataDir, ['--json', 'room', 'power', 'den', ids.user(2), '50'])
+    expect(JSON.parse(power.out)).toMatchObject({ roomId, userId: ids.user(2), level: 50, eventId: '$power' })
+    expect(node.powerLevels.get(`${roomId} ${ids.user(2)}`)).toBe(50)
+    const bad = await cli(dataDir, ['room', 'power', 'den', ids.user(2), 'lots'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toMatch(/^keyroom: the power level must be an integer, got 'lots'\nhint: /)
+  })
+
   it('send joins its words; history prints oldest first, one document with --json', async () => {
     const { dataDir, node } = await serveStub()
     const roomId = await node.createRoom({ name: 'den' })

@@ -80,6 +80,29 @@ export class StubNode extends EventTarget {
     return '$ban'
   }
 
+  async unban (roomId: string): Promise<string> {
+    this.#known(roomId)
+    return '$unban'
+  }
+
+  async setName (roomId: string): Promise<string> {
+    this.#known(roomId)
+    return '$name'
+  }
+
+  async setTopic (roomId: string): Promise<string> {
+    this.#known(roomId)
+    return '$topic'
+  }
+
+  /** The last power level set, by room and user. */
+  readonly powerLevels = new Map<string, number>()
+  async setPowerLevel (roomId: string, userId: string, level: number): Promise<string> {
+    this.#known(roomId)
+    this.powerLevels.set(`${roomId} ${userId}`, level)
+    return '$power'
+  }
+
   async send (roomId: string, content: MessageContent): Promise<string> {
     this.#known(roomId)
     const eventId = `$sent${++this.#n}`
