@@ -110,15 +110,18 @@ export function generateScript (options: ScriptOptions): Script {
       for (const i of order) groups[rng.int(0, groupCount - 1)]!.push(i)
       for (const g of groups) g.sort((a, b) => a - b)
       rng.shuffle(groups).forEach((g, k) => { groups[k] = g })
-      round.push({ op: 'partition', groups })
-      groupOf = Array.from({ length: nodes }, (_, i) => groups.findIndex(g => g.includes(i)))
-      views = groups.map(() => cloneView(view))
       // Conflicting state on each side, so the run diverges: the topic, where someone may set it.
-      groups.forEach((members, g) => {
-        const side = views[g]!
-        const actor = members.find(i => up(i) && joined(side, i) && powerOf(side, i) >= 50)
-        if (actor !== undefined) round.push({ op: 'topic', node: actor, topic: `r${r} side ${g} by n${actor}` })
-      })
+      // With fewer than two sides able to (node 0 or the moderator down, the moderator removed),
+      // the partition could not diverge: the round does without it.
+      const actors = groups.map(members => members.find(i => up(i) && joined(view, i) && powerOf(view, i) >= 50))
+      if (actors.filter(a => a !== undefined).length >= 2) {
+        round.push({ op: 'partition', groups })
+        groupOf = Array.from({ length: nodes }, (_, i) => groups.findIndex(g => g.includes(i)))
+        views = groups.map(() => cloneView(view))
+        actors.forEach((actor, g) => {
+          if (actor !== undefined) round.push({ op: 'topic', node: actor, topic: `r${r} side ${g} by n${actor}` })
+        })
+      }
     } else if (partitioned && rng.chance(0.4)) {
       round.push({ op: 'heal' })
       views = [mergeViews(views, groupOf)]
