@@ -152,6 +152,12 @@ export const EVENT_CACHE_BYTES = 8 * 1024 * 1024
  */
 export const SYNC_READ_AHEAD = 256
 
+/** Fewest events in a batch for the ingest checks to use the worker thread (check-pool.ts). */
+export const CHECK_WORKER_MIN_BATCH = 64
+
+/** A check worker with no work for this long is stopped (its heap is freed), ms. */
+export const CHECK_WORKER_IDLE_MS = 10_000
+
 /** Default and largest `limit` of `messages()`. */
 export const DEFAULT_MESSAGES_LIMIT = 50
 export const MAX_MESSAGES_LIMIT = 1_000

@@ -22,7 +22,8 @@
 import { MAX_MISSING_LIMIT } from '../protocols/sync/index.js'
 import { parentsFirst } from './dag.js'
 import { checkEventBytes } from './ingest-checks.js'
-import type { CheckedEvent } from './ingest-checks.js'
+import type { CheckItem } from './check-pool.js'
+import type { CheckedEvent, IngestCheck } from './ingest-checks.js'
 import type { RoomSync, SyncedEvent } from '../protocols/sync/index.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
@@ -41,6 +42,8 @@ export interface FetchAncestorsOptions extends AbortOptions {
   areStored?: (eventIds: readonly string[]) => Promise<boolean[]>
   /** The node's heads of the room (`earliest` of `missing`: the peer walks no further). */
   localHeads: () => Promise<string[]>
+  /** Checks a batch at once (e.g. partly on a worker thread, check-pool.ts); default: one by one here. */
+  checkMany?: (items: CheckItem[]) => Promise<IngestCheck[]>
   /** Called after each batch with the number of events fetched so far. */
   onProgress?: (fetched: number) => void
   log?: Logger
@@ -89,17 +92,27 @@ export async function fetchAncestors (
   const add = async (got: readonly SyncedEvent[]): Promise<CheckedEvent[]> => {
     const added: CheckedEvent[] = []
     await learn(got.map(g => g.eventId))
+    const todo: CheckItem[] = []
+    const seen = new Set<string>()
     for (const { eventId, bytes: eventBytes } of got) {
-      if (fetched.size >= options.maxEvents) break
-      if (await isKnown(eventId)) continue
-      const check = checkEventBytes(eventBytes, { eventId, roomId })
-      if (!check.ok) {
-        options.log?.('dropping event %s from %p: %s', eventId, peer, check.reason)
+      if (fetched.size + todo.length >= options.maxEvents) break
+      if (seen.has(eventId) || await isKnown(eventId)) continue
+      seen.add(eventId)
+      todo.push({ eventId, bytes: eventBytes, roomId })
+    }
+    const checks = options.checkMany !== undefined
+      ? await options.checkMany(todo)
+      : todo.map(item => checkEventBytes(item.bytes, { eventId: item.eventId, roomId }))
+    for (let i = 0; i < todo.length; i++) {
+      const item = todo[i]!
+      const check = checks[i]
+      if (check === undefined || !check.ok) {
+        options.log?.('dropping event %s from %p: %s', item.eventId, peer, check?.ok === false ? check.reason : 'not checked')
         continue
       }
-      fetched.set(eventId, check.checked)
-      frontier.delete(eventId)
-      bytes += eventBytes.byteLength
+      fetched.set(item.eventId, check.checked)
+      frontier.delete(item.eventId)
+      bytes += item.bytes.byteLength
       added.push(check.checked)
     }
     await want(added.flatMap(event => [...event.event.prev_events, ...event.event.auth_events]))

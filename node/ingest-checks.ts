@@ -2,7 +2,7 @@
  * The ingest checks (DESIGN §3 step 1): what every event goes through before the room engine looks
  * at it, whether it came by gossip, by sync or from a local builder.
  *
- * 1. Size: at most `MAX_EVENT_BYTES` (Matrix "Size limits": 65536 bytes of canonical JSON).
+ * 1. Size: at most `MAX_PDU_BYTES` (Matrix "Size limits": 65536 bytes of canonical JSON).
  * 2. Strict parse (`parseJson`: no floats, no duplicate keys, no lone surrogates, …) and the bytes
  *    must be the event's canonical JSON (docs/wire.md: gossip data and sync event frames are the
  *    canonical bytes), so every node stores and serves one byte form per event.
@@ -17,10 +17,9 @@
  * by `decide`.
  */
 import {
-  KEYROOM_ROOM_VERSION, canonicalJsonBytes, checkEventIntegrity, contentHash, eventIdFor, isDeviceId, isRoomId,
+  KEYROOM_ROOM_VERSION, MAX_PDU_BYTES, canonicalJsonBytes, checkEventIntegrity, contentHash, eventIdFor, isDeviceId, isRoomId,
   parseDeviceId, parseJson
 } from '../protocols/core/index.js'
-import { MAX_EVENT_BYTES } from '../protocols/gossip/index.js'
 import { MAX_AUTH_EVENTS, MAX_PREV_EVENTS } from './constants.js'
 import type { RoomEvent } from '../protocols/core/index.js'
 import type { EventIdentity } from '../protocols/gossip/index.js'
@@ -58,7 +57,7 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 
 /** Strict parse + canonical form; `undefined` when the bytes are not a canonical JSON object. */
 function parseCanonical (bytes: Uint8Array): Record<string, unknown> | undefined {
-  if (bytes.byteLength > MAX_EVENT_BYTES) return undefined
+  if (bytes.byteLength > MAX_PDU_BYTES) return undefined
   let value: unknown
   try {
     value = parseJson(bytes)
@@ -122,7 +121,7 @@ function publicKeyFor (entity: string, keyId: string): Uint8Array | undefined {
  * event that must be refused (and whose sender deserves the blame).
  */
 export function checkEventBytes (bytes: Uint8Array, expect: IngestExpectations = {}): IngestCheck {
-  if (bytes.byteLength > MAX_EVENT_BYTES) return { ok: false, reason: `event of ${bytes.byteLength} bytes exceeds ${MAX_EVENT_BYTES}` }
+  if (bytes.byteLength > MAX_PDU_BYTES) return { ok: false, reason: `event of ${bytes.byteLength} bytes exceeds ${MAX_PDU_BYTES}` }
   const event = parsedBytes.get(bytes)?.event ?? parseCanonical(bytes)
   if (event === undefined) return { ok: false, reason: 'not a canonical JSON object' }
   const problem = shapeProblem(event)

@@ -35,6 +35,7 @@ import {
 } from './constants.js'
 import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
 import { AncestorWalk, departedSyncStore, removalOf } from './departed-access.js'
+import { CheckPool } from './check-pool.js'
 import { fetchAncestors } from './fetch-ancestors.js'
 import { deviceIdOfPeer } from './peer-directory.js'
 import { checkEventBytes, checkedFromBuilt } from './ingest-checks.js'
@@ -156,6 +157,8 @@ export class RoomEngine {
   readonly #positions = new Lru<{ roomId: string, depth: number }>(POSITION_CACHE_ENTRIES)
   /** Bytes and parents of durable events, for the sync server (see EVENT_CACHE_BYTES). */
   readonly #eventCache = new Lru<CachedEvent>(EVENT_CACHE_BYTES)
+  /** Ingest checks of large catch-up batches, half on a worker thread. */
+  readonly #checks: CheckPool
   readonly #queues = new Map<string, SerialQueue>()
   /** Writes not yet durable, by event ID (see the module comment). */
   readonly #recent = new Map<string, Recent>()
@@ -184,6 +187,7 @@ export class RoomEngine {
     this.#userOfPeer = init.userOfPeer
     this.#isRevokedDevice = init.isRevokedDevice ?? (() => false)
     this.#onDeviceEvent = init.onDeviceEvent
+    this.#checks = new CheckPool({ log: init.log })
     setMaxListeners(Infinity, this.#stopping.signal)
   }
 
@@ -212,6 +216,7 @@ export class RoomEngine {
     const stopped = new KeyroomError(ErrorCode.NotStarted, 'the node stopped')
     for (const queue of this.#queues.values()) queue.close(stopped)
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
+    await this.#checks.close()
   }
 
   #track<T> (promise: Promise<T>): Promise<T> {
@@ -694,12 +699,15 @@ export class RoomEngine {
       const heads = await net.sync.heads(peer, roomId, { signal })
       const unknown: string[] = []
       for (const id of heads) if (!(await this.#isStored(id))) unknown.push(id)
+      // Something to fetch: the check worker loads while the first answers come.
+      if (unknown.length > 0) this.#checks.warm()
       let stored = 0
       if (unknown.length > 0) {
         const found = await fetchAncestors(net.sync, peer, roomId, { ids: unknown }, {
           signal, maxEvents: CATCH_UP_MAX_EVENTS, maxBytes: CATCH_UP_MAX_BYTES, log: this.#log,
           isStored: async (id) => await this.#isStored(id),
           areStored: async (ids) => await this.#areStored(ids),
+          checkMany: async (items) => await this.#checks.check(items),
           localHeads: async () => await this.#store.getHeads(roomId),
           onProgress: (n) => {
             fetched = n

@@ -3,6 +3,8 @@
  * reasoning sits next to it. `docs/wire.md` lists the same values for implementers.
  */
 
+import { MAX_PDU_BYTES } from '../core/index.js'
+
 /** Versioned protocol ID, under the one `/keyroom/` prefix (STYLE habit 3). */
 export const SYNC_PROTOCOL = '/keyroom/sync/1.0.0'
 
@@ -33,7 +35,7 @@ export const DEFAULT_MISSING_LIMIT = 10
  * Largest event body on the wire, bytes. Matrix PDUs are limited to 65536 bytes of canonical JSON
  * (spec: "Size limits"); the server never sends a larger one and the client refuses it.
  */
-export const MAX_EVENT_BYTES = 65_536
+export const MAX_EVENT_BYTES = MAX_PDU_BYTES
 
 /** Most event frames in one response (a full `missing` answer). */
 export const MAX_EVENTS_PER_RESPONSE = 1_000
