@@ -25,7 +25,7 @@
  * frontier event deeper than d has been expanded. Each ancestor is read from the store once per
  * walk, however many requests ask.
  */
-import { RoomEventType, parseJson } from '../protocols/core/index.js'
+import { BinaryHeap, RoomEventType, parseJson } from '../protocols/core/index.js'
 import type { IdentifiedEvent, RoomEvent } from '../protocols/core/index.js'
 import type { SyncStore } from '../protocols/sync/index.js'
 import type { RoomView } from './room-view.js'
@@ -100,7 +100,8 @@ export class AncestorWalk {
   /** Known ancestors (and the tip). */
   readonly #seen = new Set<string>()
   /** Known ancestors whose `prev_events` are not read yet, deepest first. */
-  readonly #frontier = new DepthHeap()
+  /** Deepest first (ties: any order; the walk's answers do not depend on it). */
+  readonly #frontier = new BinaryHeap<{ eventId: string, depth: number }>((a, b) => b.depth - a.depth)
   #queue: Promise<unknown> = Promise.resolve()
 
   constructor (init: { roomId: string, tip: string, tipDepth: number, read: (eventId: string) => Promise<StoredPosition | undefined> }) {
@@ -109,7 +110,7 @@ export class AncestorWalk {
     this.tipDepth = init.tipDepth
     this.#read = init.read
     this.#seen.add(init.tip)
-    this.#frontier.push(init.tip, init.tipDepth)
+    this.#frontier.push({ eventId: init.tip, depth: init.tipDepth })
   }
 
   /** Events known to be ancestors so far (for tests and logs). */
@@ -142,7 +143,7 @@ export class AncestorWalk {
         const position = await this.#read(prev)
         if (position === undefined || position.roomId !== this.roomId) continue
         this.#seen.add(prev)
-        this.#frontier.push(prev, position.depth)
+        this.#frontier.push({ eventId: prev, depth: position.depth })
       }
     }
   }
@@ -163,46 +164,5 @@ export function departedSyncStore (base: SyncStore, walk: AncestorWalk, read: (e
     getEvent: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getEvent(roomId, eventId, options) : undefined),
     getPrevEvents: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getPrevEvents(roomId, eventId, options) : undefined),
     getStateIdsAt: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getStateIdsAt(roomId, eventId, options) : undefined)
-  }
-}
-
-/** A binary max-heap of events by depth (ties: any order; the walk's answers do not depend on it). */
-class DepthHeap {
-  readonly #items: Array<{ eventId: string, depth: number }> = []
-
-  peek (): { eventId: string, depth: number } | undefined {
-    return this.#items[0]
-  }
-
-  push (eventId: string, depth: number): void {
-    const items = this.#items
-    items.push({ eventId, depth })
-    let i = items.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (items[parent]!.depth >= items[i]!.depth) break
-      ;[items[parent], items[i]] = [items[i]!, items[parent]!]
-      i = parent
-    }
-  }
-
-  pop (): { eventId: string, depth: number } | undefined {
-    const items = this.#items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top
-    items[0] = last
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let largest = i
-      if (left < items.length && items[left]!.depth > items[largest]!.depth) largest = left
-      if (right < items.length && items[right]!.depth > items[largest]!.depth) largest = right
-      if (largest === i) break
-      ;[items[largest], items[i]] = [items[i]!, items[largest]!]
-      i = largest
-    }
-    return top
   }
 }

@@ -55,6 +55,13 @@ const MAX_HISTORY_LIMIT = 1000
 
 /** The handlers of every method but `subscribe`. */
 export function controlHandlers ({ node, info, sync, stop }: HandlerDeps): Record<HandledMethod, Handler> {
+  /** kick, ban, unban: `{room, user, reason?}` → `{roomId, userId, eventId}`. */
+  const moderate = async (params: Record<string, unknown>, act: (roomId: string, userId: string, reason: string | undefined) => Promise<string>): Promise<{ roomId: string, userId: string, eventId: string }> => {
+    const userId = userParam(params, 'user')
+    const reason = optString(params, 'reason')
+    const roomId = await resolveRoom(node, reqString(params, 'room'))
+    return { roomId, userId, eventId: await act(roomId, userId, reason) }
+  }
   return {
     hello: async () => ({
       protocol: CONTROL_PROTOCOL_VERSION,
@@ -153,26 +160,9 @@ export function controlHandlers ({ node, info, sync, stop }: HandlerDeps): Recor
       return { roomId, eventId: await node.leave(roomId, reason) }
     },
 
-    'room.kick': async (params) => {
-      const userId = userParam(params, 'user')
-      const reason = optString(params, 'reason')
-      const roomId = await resolveRoom(node, reqString(params, 'room'))
-      return { roomId, userId, eventId: await node.kick(roomId, userId, reason) }
-    },
-
-    'room.ban': async (params) => {
-      const userId = userParam(params, 'user')
-      const reason = optString(params, 'reason')
-      const roomId = await resolveRoom(node, reqString(params, 'room'))
-      return { roomId, userId, eventId: await node.ban(roomId, userId, reason) }
-    },
-
-    'room.unban': async (params) => {
-      const userId = userParam(params, 'user')
-      const reason = optString(params, 'reason')
-      const roomId = await resolveRoom(node, reqString(params, 'room'))
-      return { roomId, userId, eventId: await node.unban(roomId, userId, reason) }
-    },
+    'room.kick': async (params) => await moderate(params, async (roomId, userId, reason) => await node.kick(roomId, userId, reason)),
+    'room.ban': async (params) => await moderate(params, async (roomId, userId, reason) => await node.ban(roomId, userId, reason)),
+    'room.unban': async (params) => await moderate(params, async (roomId, userId, reason) => await node.unban(roomId, userId, reason)),
 
     'room.name': async (params) => {
       const name = reqString(params, 'name')

@@ -9,6 +9,7 @@ export { roomVersionRules, findRoomVersion, ROOM_VERSIONS, KEYROOM_ROOM_VERSION 
 export type { RoomVersionRules, RedactionRules, EventIdFormat } from './room-versions.js'
 export * from './json/index.js'
 export { Lru } from './collections/lru.js'
+export { BinaryHeap } from './state-res/binary-heap.js'
 export * from './crypto/index.js'
 export * from './signing/index.js'
 export * from './events/index.js'

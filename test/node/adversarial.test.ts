@@ -8,17 +8,10 @@ import {
   RoomState, buildEvent, canonicalJsonBytes, deviceKeyPair, parseJson, rootKeyText, scenarioUser, signEventWithId
 } from '../../node/index.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { bodies, startNode } from './fixtures.js'
+import { bodies, inviteAndJoin, startNode } from './fixtures.js'
 import type { KeyroomNode, RoomContext, RoomEvent } from '../../node/index.js'
 
 /** Invite and join `node` into `roomId` (connected to `inviter`). */
-async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-}
 
 /** A room of three honest nodes that all see each other joined, with one message as its only head. */
 async function honestRoom (): Promise<{ nodes: KeyroomNode[], roomId: string }> {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait-for.js'
-import { bodies, startNode, stopNode, tempDir } from './fixtures.js'
+import { bodies, inviteAndJoin, startNode, stopNode, tempDir } from './fixtures.js'
 import type { KeyroomNode, SyncProgress } from '../../node/index.js'
 
 async function ids (node: KeyroomNode, roomId: string): Promise<string[]> {
@@ -12,14 +12,6 @@ async function ids (node: KeyroomNode, roomId: string): Promise<string[]> {
 }
 
 /** `inviter` invites `node`'s user into `roomId` (they are connected) and `node` joins. */
-async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-  await waitFor(async () => (await inviter.members(roomId)).some(m => m.userId === node.userId && m.membership === 'join'), { message: 'join seen by the inviter' })
-}
 
 describe('catch-up', () => {
   it('a node that was offline catches up when it restarts on the same data dir', async () => {

@@ -8,16 +8,8 @@ import { RoomState, STORE_DIR_NAME, parseJson } from '../../node/index.js'
 import { openLevelStore } from '../../store/index.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { bodies, startNode, tempDir } from './fixtures.js'
+export { inviteAndJoin } from './fixtures.js'
 import type { CreateNodeOptions, KeyroomNode, RoomContext, RoomEvent } from '../../node/index.js'
-
-/** Invite and join `node` into `roomId` (connected to `inviter`). */
-export async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-}
 
 /**
  * Starts a device waiting to be linked and links it from `holder` (which holds the UPK). Resolves

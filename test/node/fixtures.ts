@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import { createNode } from '../../node/index.js'
+import { waitFor } from '../helpers/wait-for.js'
 import type { CreateNodeOptions, KeyroomNode } from '../../node/index.js'
 
 const running: KeyroomNode[] = []
@@ -48,4 +49,22 @@ export async function stopNode (node: KeyroomNode): Promise<void> {
 /** Bodies of a node's messages in a room, in its order. */
 export async function bodies (node: KeyroomNode, roomId: string): Promise<string[]> {
   return (await node.messages(roomId, { limit: 1000 })).map(m => String(m.content.body))
+}
+
+/**
+ * `node` connects to `inviter` (unless connected), `inviter` invites its user once they have
+ * greeted, `node` joins once the invite is delivered, and the inviter sees the join.
+ */
+export async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
+  if (!node.peers().some(p => p.peerId === inviter.peerId)) await node.connect(inviter.multiaddrs())
+  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
+  await inviter.invite(roomId, node.userId)
+  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
+  await node.join(roomId)
+  await waitFor(async () => (await inviter.members(roomId)).some(m => m.userId === node.userId && m.membership === 'join'), { message: 'join seen by the inviter' })
+}
+
+/** A user's membership in a room as `node` sees it. */
+export async function membershipOf (node: KeyroomNode, roomId: string, userId: string): Promise<string | undefined> {
+  return (await node.members(roomId)).find(m => m.userId === userId)?.membership
 }

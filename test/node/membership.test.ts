@@ -4,21 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait-for.js'
-import { bodies, startNode } from './fixtures.js'
-import type { KeyroomNode } from '../../node/index.js'
-
-async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-  await waitFor(async () => (await inviter.members(roomId)).some(m => m.userId === node.userId && m.membership === 'join'), { message: 'join seen' })
-}
-
-async function membershipOf (node: KeyroomNode, roomId: string, userId: string): Promise<string | undefined> {
-  return (await node.members(roomId)).find(m => m.userId === userId)?.membership
-}
+import { bodies, inviteAndJoin, membershipOf, startNode } from './fixtures.js'
 
 describe('membership changes', () => {
   it('leave, kick and ban reach every node; the removed users can no longer send', async () => {

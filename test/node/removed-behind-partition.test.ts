@@ -9,23 +9,11 @@ import { describe, expect, it } from 'vitest'
 import { roomTopic } from '../../protocols/gossip/index.js'
 import { Partition } from '../fuzz/network.js'
 import { waitFor } from '../helpers/wait-for.js'
-import { startNode } from './fixtures.js'
+import { inviteAndJoin, membershipOf, startNode } from './fixtures.js'
 import type { KeyroomNode, MembershipChange } from '../../node/index.js'
 
 /** How long a healed node may take to learn its removal (a greeting's catch-up: well under a second here). */
 const LEARN_BOUND_MS = 8_000
-
-async function inviteAndJoin (inviter: KeyroomNode, node: KeyroomNode, roomId: string): Promise<void> {
-  if (!node.peers().some(p => p.peerId === inviter.peerId)) await node.connect(inviter.multiaddrs())
-  await waitFor(() => inviter.peers().some(p => p.userId === node.userId), { message: 'hello' })
-  await inviter.invite(roomId, node.userId)
-  await waitFor(async () => (await node.rooms()).some(r => r.roomId === roomId && r.membership === 'invite'), { message: 'invite delivered' })
-  await node.join(roomId)
-}
-
-async function membershipOf (node: KeyroomNode, roomId: string, userId: string): Promise<string | undefined> {
-  return (await node.members(roomId)).find(m => m.userId === userId)?.membership
-}
 
 /** a creates a room, b and c join; all connected, each under the partition's gater (a=0, b=1, c=2). */
 async function threeInARoom (): Promise<{ a: KeyroomNode, b: KeyroomNode, c: KeyroomNode, roomId: string, partition: Partition }> {

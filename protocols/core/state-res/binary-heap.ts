@@ -1,6 +1,7 @@
 /**
  * A binary min-heap with an explicit comparator (no default ordering anywhere): Kahn's algorithm
- * in state resolution pops the smallest ready event in O(log n).
+ * in state resolution pops the smallest ready event in O(log n); the sync server's ancestor walk
+ * (node/departed-access.ts) takes the deepest event first.
  */
 export class BinaryHeap<T> {
   readonly #items: T[] = []
@@ -13,6 +14,11 @@ export class BinaryHeap<T> {
 
   get size (): number {
     return this.#items.length
+  }
+
+  /** The smallest item, left in place; `undefined` when empty. */
+  peek (): T | undefined {
+    return this.#items[0]
   }
 
   push (item: T): void {
