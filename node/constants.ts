@@ -124,6 +124,16 @@ export const CATCH_UP_TIMEOUT_MS = 60_000
  */
 export const GAP_FILL_TIMEOUT_MS = 4_000
 
+/**
+ * After a gossiped event could not be decided (its gap not fetched within
+ * {@link GAP_FILL_TIMEOUT_MS}), the room is caught up from the relaying peer this much later (one
+ * pending per room, {@link MAX_PENDING_RETRIES} rooms at most), ms.
+ */
+export const RETRY_CATCH_UP_DELAY_MS = 2_000
+
+/** Rooms with a catch-up retry pending at once. */
+export const MAX_PENDING_RETRIES = 64
+
 /** Tasks (ingests and local sends) queued per room before callers wait. */
 export const ROOM_QUEUE_CAPACITY = 1_024
 

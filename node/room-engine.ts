@@ -31,7 +31,7 @@ import {
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
   CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
-  EVENT_CACHE_BYTES, POSITION_CACHE_ENTRIES, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
+  EVENT_CACHE_BYTES, MAX_PENDING_RETRIES, POSITION_CACHE_ENTRIES, RETRY_CATCH_UP_DELAY_MS, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
 } from './constants.js'
 import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
 import { AncestorWalk, departedSyncStore, removalOf } from './departed-access.js'
@@ -174,6 +174,8 @@ export class RoomEngine {
   readonly #receiving = new Map<string, Promise<void>>()
   /** Work in flight (queue tasks, publishes, writes), awaited by `stop`. */
   readonly #inflight = new Set<Promise<unknown>>()
+  /** Catch-ups scheduled after an undecidable gossiped event, by room. */
+  readonly #retries = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #stopping = new AbortController()
   /** Sync access of departed members: one ancestry walk per removal event (departed-access.ts). */
   readonly #departedWalks = new Lru<AncestorWalk>(MAX_DEPARTED_WALKS)
@@ -213,6 +215,8 @@ export class RoomEngine {
   /** Stops taking work, lets running work settle, and leaves the store to the caller. */
   async stop (): Promise<void> {
     this.#stopping.abort(new KeyroomError(ErrorCode.NotStarted, 'the node is stopping'))
+    for (const timer of this.#retries.values()) clearTimeout(timer)
+    this.#retries.clear()
     const stopped = new KeyroomError(ErrorCode.NotStarted, 'the node stopped')
     for (const queue of this.#queues.values()) queue.close(stopped)
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
@@ -594,6 +598,9 @@ export class RoomEngine {
       return 'reject'
     }
     const result = await this.receive(check.checked, from, options)
+    // Undecidable (its gap could not be fetched in time): dropped from gossip, so catch the room
+    // up from that peer a little later — the event comes back with its gap then.
+    if (result.status === 'missing') this.#scheduleCatchUp(roomId, from)
     switch (result.status) {
       case 'stored':
         if (result.decision.kind === 'accepted') return 'accept'
@@ -736,6 +743,24 @@ export class RoomEngine {
       this.#events.emit('sync', { ...base, phase: 'failed', fetched, error: err instanceof Error ? err.message : String(err) })
       throw err
     }
+  }
+
+  /**
+   * A catch-up of `roomId` from `peer` in {@link RETRY_CATCH_UP_DELAY_MS}, at most one pending per
+   * room (later requests while one waits are folded into it): how an event gossip could not
+   * decide reaches the node after all.
+   */
+  #scheduleCatchUp (roomId: string, peer: PeerId): void {
+    if (this.#retries.has(roomId) || this.#stopping.signal.aborted || this.#retries.size >= MAX_PENDING_RETRIES) return
+    const timer = setTimeout(() => {
+      this.#retries.delete(roomId)
+      if (this.#stopping.signal.aborted) return
+      void this.#track(this.catchUp(roomId, peer).catch((err: unknown) => {
+        this.#log('retry catch-up of %s from %p failed: %s', roomId, peer, err instanceof Error ? err.message : String(err))
+      }))
+    }, RETRY_CATCH_UP_DELAY_MS)
+    timer.unref?.()
+    this.#retries.set(roomId, timer)
   }
 
   #requireNet (): EngineNetwork {

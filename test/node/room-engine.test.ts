@@ -12,6 +12,7 @@ import {
   scenarioUser, signEventWithId
 } from '../../node/index.js'
 import { createMemoryStore } from '../../store/index.js'
+import { waitFor } from '../helpers/wait-for.js'
 import type { IdentifiedEvent, KeyroomNodeEvents, RoomContext, RoomMessage } from '../../node/index.js'
 import type { RoomStore } from '../../store/index.js'
 
@@ -149,4 +150,36 @@ describe('room engine', () => {
     expect(await engine.receive(checkedFromBuilt(orphan), peer)).toEqual({ status: 'missing', missing: ['$unknownparent'] })
     expect(requests).toContain('events')
   })
+})
+
+describe('room engine: an event gossip could not decide', () => {
+  it('is fetched by a catch-up from the relaying peer a little later (the first gap fill failed)', async () => {
+    const { engine, roomId, ctx } = await setup()
+    const parent = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'parent' })
+    const child = buildMessage(alice.device, { ...(await ctx()), prevEvents: [parent.eventId], depth: parent.event.depth + 1 }, { originServerTs: T0 + 20, body: 'child' })
+    const served = new Map([parent, child].map(e => [e.eventId, canonicalJsonBytes(e.event)]))
+    let reachable = false
+    const calls: string[] = []
+    const answer = (ids: readonly string[]): Array<{ eventId: string, bytes: Uint8Array }> => {
+      if (!reachable) throw new Error('the peer is slow right now')
+      return ids.filter(id => served.has(id)).map(id => ({ eventId: id, bytes: served.get(id)! }))
+    }
+    await engine.attach({
+      sync: {
+        heads: async () => { calls.push('heads'); return [child.eventId] },
+        events: async (_p, _r, ids) => { calls.push('events'); return answer(ids) },
+        missing: async (_p, _r, range) => { calls.push('missing'); return answer(range.latest.includes(child.eventId) ? [parent.eventId] : []) }
+      },
+      gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
+    })
+    // Gossip delivers the child; its parent cannot be fetched now: not forwarded, not stored.
+    expect(await engine.validateGossip(roomId, served.get(child.eventId)!, peer)).toBe('ignore')
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([])
+    reachable = true
+    // The retry (2 s later) catches the room up from that peer: heads, then the gap.
+    await waitFor(async () => (await engine.messages(roomId, { limit: 10 })).length === 2, { timeout: 8_000, message: 'the retry to store both' })
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([parent.eventId, child.eventId])
+    expect(calls).toContain('heads')
+    await engine.stop()
+  }, 15_000)
 })
