@@ -26,7 +26,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
-import { roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
+import { roomFastMessageIdFn, roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
 import { roomSync } from '../protocols/sync/index.js'
 import {
   CONNECTION_ALLOW_LIST, CONNECTION_PING_INTERVAL_MS, CONNECTION_PING_TIMEOUT_MS, DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST,
@@ -236,6 +236,8 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
         // and tie messages to the relaying peer.
         globalSignaturePolicy: StrictNoSign,
         msgIdFn: roomMessageIdFn(options.gossip.identifyEvent, options.gossip.maxEventBytes),
+        // Copies with bytes already seen on the topic are duplicates before the message ID is computed.
+        fastMsgIdFn: roomFastMessageIdFn(),
         // Room gossip waits for subscribers itself and reports `no-peers`; never publish into the void.
         allowPublishToZeroTopicPeers: false,
         ignoreDuplicatePublishError: false,

@@ -19,7 +19,7 @@ import type { AbortOptions, ComponentLogger, PeerId } from '@libp2p/interface'
 
 export * from './constants.js'
 export { roomTopic, roomIdFromTopic } from './topic.js'
-export { roomMessageIdFn } from './message-id.js'
+export { roomFastMessageIdFn, roomMessageIdFn } from './message-id.js'
 export { ROOM_TOPIC_SCORE_PARAMS } from './score-params.js'
 export type { RoomTopicScoreParams } from './score-params.js'
 export { SerialQueue } from './publish-queue.js'

@@ -66,3 +66,36 @@ export function roomMessageIdFn (identifyEvent: RoomGossipPorts['identifyEvent']
     return encoder.encode('#' + bytesToHex(digest))
   }
 }
+
+const NO_DATA = new Uint8Array(0)
+
+/**
+ * Bytes of SHA-256 in a fast message ID: 128 bits, so no copy with other bytes can be made to share
+ * a genuine event's fast ID (a second preimage on 128 bits), and cache entries stay short.
+ */
+const FAST_ID_DIGEST_BYTES = 16
+
+/**
+ * Build gossipsub's `fastMsgIdFn`: `<topic number>.<hex of the first 16 bytes of SHA-256 of the
+ * data>`, where the topic number is this function's own count of the topics it has seen.
+ *
+ * Gossipsub looks a received copy up by this ID *before* it computes the message ID; a copy with
+ * the same bytes on the same topic is a duplicate at once, without {@link roomMessageIdFn}'s parse,
+ * canonical-JSON check and event-ID hash (≈ 30-40 µs per 1.4 KiB event, against ≈ 4 µs here). The
+ * answer is the same as without it: equal bytes on one topic always have one message ID. The topic
+ * is part of the ID because the same bytes on another room's topic have another message ID (and are
+ * rejected there); a number stands for it to keep the cache's keys short (gossipsub keeps one per
+ * message for its seen-cache time, 2 minutes by default). Gossipsub calls it only for topics it is
+ * subscribed to, which bounds the topic table.
+ */
+export function roomFastMessageIdFn (): (msg: { topic: string, data?: Uint8Array | null }) => string {
+  const topics = new Map<string, number>()
+  return (msg) => {
+    let index = topics.get(msg.topic)
+    if (index === undefined) {
+      index = topics.size
+      topics.set(msg.topic, index)
+    }
+    return `${index}.${bytesToHex(sha256(msg.data ?? NO_DATA).subarray(0, FAST_ID_DIGEST_BYTES))}`
+  }
+}

@@ -4,7 +4,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
-import { roomIdFromTopic, roomMessageIdFn, roomTopic } from '../../../protocols/gossip/index.js'
+import { roomFastMessageIdFn, roomIdFromTopic, roomMessageIdFn, roomTopic } from '../../../protocols/gossip/index.js'
 import { fakePorts, fakeEvent, OTHER_ROOM, ROOM } from './fixtures.js'
 import type { Message } from '@libp2p/gossipsub'
 
@@ -59,5 +59,29 @@ describe('room message IDs', () => {
   it('never throws, even when the port does', () => {
     const throwing = roomMessageIdFn(() => { throw new Error('parse error') })
     expect(text(throwing(msg(roomTopic(ROOM), fakeEvent('$x'))))).toMatch(/^#/)
+  })
+})
+
+describe('room fast message IDs', () => {
+  it('are equal exactly for equal bytes on one topic', () => {
+    const fast = roomFastMessageIdFn()
+    const a = fast({ topic: roomTopic(ROOM), data: fakeEvent('$abc', ROOM) })
+    expect(a).toMatch(/^\d+\.[0-9a-f]{32}$/)
+    // Another copy (another array, same bytes): the same ID, so gossipsub drops it before parsing.
+    expect(fast({ topic: roomTopic(ROOM), data: fakeEvent('$abc', ROOM) })).toBe(a)
+    // Other bytes with the same event ID (a forged signature): another ID.
+    expect(fast({ topic: roomTopic(ROOM), data: fakeEvent('$abc', ROOM, { signatures: { a: { 'ed25519:x': 'forged' } } }) })).not.toBe(a)
+    // The same bytes replayed on another room's topic: another ID (that copy is rejected there).
+    const replayed = fast({ topic: roomTopic(OTHER_ROOM), data: fakeEvent('$abc', ROOM) })
+    expect(replayed).not.toBe(a)
+    expect(fast({ topic: roomTopic(OTHER_ROOM), data: fakeEvent('$abc', ROOM) })).toBe(replayed)
+  })
+
+  it('copes with a message without data, and numbers topics per router (no state shared between nodes)', () => {
+    const one = roomFastMessageIdFn()
+    const two = roomFastMessageIdFn()
+    one({ topic: roomTopic(OTHER_ROOM), data: new Uint8Array(1) })
+    expect(one({ topic: roomTopic(ROOM) })).toBe('1.' + bytesToHex(sha256(new Uint8Array(0)).subarray(0, 16)))
+    expect(two({ topic: roomTopic(ROOM), data: null })).toBe('0.' + bytesToHex(sha256(new Uint8Array(0)).subarray(0, 16)))
   })
 })
