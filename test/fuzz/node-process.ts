@@ -9,7 +9,7 @@
  *     durable before the parent heard of it).
  * stdin: one JSON command per line, `{ id, cmd, …args }`: `partition` (a Partition snapshot:
  * installs the rules in libp2p's gater and closes forbidden connections), `connect`, `peers`,
- * `users`, `create-room`, `invite`, `join`, `leave`, `kick`, `ban`, `send`, `members`,
+ * `users`, `create-room`, `invite`, `join`, `leave`, `kick`, `ban`, `unban`, `set-topic`, `set-power`, `send`, `members`,
  * `messages`, `rooms`, `catch-up`, `stop` (stop and exit). The end of stdin stops the node too.
  */
 import { createInterface } from 'node:readline'
@@ -71,6 +71,9 @@ const commands: Record<string, (args: Args) => Promise<unknown>> = {
   leave: async (args) => await node.leave(str(args, 'roomId')),
   kick: async (args) => await node.kick(str(args, 'roomId'), str(args, 'userId')),
   ban: async (args) => await node.ban(str(args, 'roomId'), str(args, 'userId')),
+  unban: async (args) => await node.unban(str(args, 'roomId'), str(args, 'userId')),
+  'set-topic': async (args) => await node.setTopic(str(args, 'roomId'), str(args, 'topic')),
+  'set-power': async (args) => await node.setPowerLevel(str(args, 'roomId'), str(args, 'userId'), Number(args.level)),
   send: async (args) => await node.send(str(args, 'roomId'), { msgtype: 'm.text', body: str(args, 'body') }),
   members: async (args) => await node.members(str(args, 'roomId')),
   messages: async (args) => (await node.messages(str(args, 'roomId'), { limit: 1000 })).map(m => ({ eventId: m.eventId, sender: m.sender, body: String(m.content.body) })),

@@ -54,6 +54,9 @@ export interface FuzzNode {
   leave(roomId: string): Promise<string>
   kick(roomId: string, userId: string): Promise<string>
   ban(roomId: string, userId: string): Promise<string>
+  unban(roomId: string, userId: string): Promise<string>
+  setTopic(roomId: string, topic: string): Promise<string>
+  setPowerLevel(roomId: string, userId: string, level: number): Promise<string>
   send(roomId: string, body: string): Promise<string>
   members(roomId: string): Promise<RoomMember[]>
   messages(roomId: string): Promise<ListedMessage[]>
@@ -158,6 +161,18 @@ export class InProcessNode implements FuzzNode {
 
   async ban (roomId: string, userId: string): Promise<string> {
     return await this.api.ban(roomId, userId)
+  }
+
+  async unban (roomId: string, userId: string): Promise<string> {
+    return await this.api.unban(roomId, userId)
+  }
+
+  async setTopic (roomId: string, topic: string): Promise<string> {
+    return await this.api.setTopic(roomId, topic)
+  }
+
+  async setPowerLevel (roomId: string, userId: string, level: number): Promise<string> {
+    return await this.api.setPowerLevel(roomId, userId, level)
   }
 
   async send (roomId: string, body: string): Promise<string> {
@@ -333,6 +348,18 @@ export class ProcessNode implements FuzzNode {
 
   async ban (roomId: string, userId: string): Promise<string> {
     return await this.#call('ban', { roomId, userId }) as string
+  }
+
+  async unban (roomId: string, userId: string): Promise<string> {
+    return await this.#call('unban', { roomId, userId }) as string
+  }
+
+  async setTopic (roomId: string, topic: string): Promise<string> {
+    return await this.#call('set-topic', { roomId, topic }) as string
+  }
+
+  async setPowerLevel (roomId: string, userId: string, level: number): Promise<string> {
+    return await this.#call('set-power', { roomId, userId, level }) as string
   }
 
   async send (roomId: string, body: string): Promise<string> {
