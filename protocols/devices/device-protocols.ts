@@ -4,7 +4,7 @@
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { ErrorCode, KeyroomError } from '../core/index.js'
-import { FrameReader, encodeFrame } from '../sync/index.js'
+import { FrameReader, InflightQuota, encodeFrame, finishWithFrame } from '../sync/index.js'
 import {
   INBOUND_TIMEOUT_MS, LINK_PROTOCOL, MAX_INBOUND_PER_PEER, MAX_INBOUND_TOTAL, MAX_LINK_FRAME_BYTES, MAX_ROOMS_ANSWER_BYTES,
   MAX_ROOMS_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, OUTBOUND_TIMEOUT_MS, ROOMS_PROTOCOL
@@ -17,16 +17,12 @@ import type { DeviceProtocols, DeviceProtocolsComponents, DeviceProtocolsInit } 
 import type { Answer, LinkOffer } from './messages.js'
 import type { AbortOptions, Connection, DialTarget, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 
-/** How long the server waits for its answer to flush. */
-const CLOSE_GRACE_MS = 1_000
-
 /** The {@link DeviceProtocols} implementation. */
 export class DeviceProtocolsService implements DeviceProtocols, Startable {
   readonly #components: DeviceProtocolsComponents
   readonly #init: DeviceProtocolsInit
   readonly #log: Logger
-  readonly #inflight = new Map<string, number>()
-  #inflightTotal = 0
+  readonly #inflight: InflightQuota
   #started = false
   readonly #handled: string[] = []
 
@@ -36,6 +32,7 @@ export class DeviceProtocolsService implements DeviceProtocols, Startable {
   constructor (components: DeviceProtocolsComponents, init: DeviceProtocolsInit) {
     this.#components = components
     this.#init = init
+    this.#inflight = new InflightQuota(MAX_INBOUND_PER_PEER, MAX_INBOUND_TOTAL)
     this.#log = components.logger.forComponent('keyroom:devices')
   }
 
@@ -81,15 +78,11 @@ export class DeviceProtocolsService implements DeviceProtocols, Startable {
     answer: (payload: Uint8Array, peer: PeerId, options: AbortOptions) => Promise<{ reply: Uint8Array, after?: () => void }>
   ): Promise<void> {
     const peer = connection.remotePeer
-    const key = peer.toString()
     stream.maxReadBufferLength = maxRequestBytes + 8
-    const mine = this.#inflight.get(key) ?? 0
-    if (mine >= MAX_INBOUND_PER_PEER || this.#inflightTotal >= MAX_INBOUND_TOTAL) {
-      await this.#finish(stream, encodeError('K_LIMIT_EXCEEDED', 'too many requests in flight'))
+    if (!this.#inflight.acquire(peer)) {
+      await finishWithFrame(stream, encodeError('K_LIMIT_EXCEEDED', 'too many requests in flight'))
       return
     }
-    this.#inflight.set(key, mine + 1)
-    this.#inflightTotal++
     const signal = AbortSignal.timeout(this.#init.inboundTimeout ?? INBOUND_TIMEOUT_MS)
     const onTimeout = (): void => { stream.abort(new KeyroomError(ErrorCode.PeerBadMessage, 'device protocol stream timed out')) }
     signal.addEventListener('abort', onTimeout, { once: true })
@@ -103,38 +96,23 @@ export class DeviceProtocolsService implements DeviceProtocols, Startable {
         this.#log('bad request frame from %p: %s', peer, err instanceof Error ? err.message : String(err))
       }
       if (payload === undefined) {
-        await this.#finish(stream, encodeError('K_BAD_REQUEST', 'expected one frame'))
+        await finishWithFrame(stream, encodeError('K_BAD_REQUEST', 'expected one frame'))
         return
       }
       const { reply, after } = await answer(payload, peer, { signal })
-      const sent = await this.#finish(stream, reply)
+      const sent = await finishWithFrame(stream, reply)
       if (!sent) this.#log('the answer to %p could not be sent', peer)
       // The port has acted on the request either way (a linked device stays linked).
       after?.()
     } catch (err) {
       if (!signal.aborted) {
         this.#log.error('request from %p failed - %e', peer, err)
-        await this.#finish(stream, encodeError('K_UNKNOWN', 'internal error'))
+        await finishWithFrame(stream, encodeError('K_UNKNOWN', 'internal error'))
       }
     } finally {
       signal.removeEventListener('abort', onTimeout)
       void reader.close().catch(() => {})
-      const left = (this.#inflight.get(key) ?? 1) - 1
-      if (left <= 0) this.#inflight.delete(key)
-      else this.#inflight.set(key, left)
-      this.#inflightTotal--
-    }
-  }
-
-  /** Writes the answer frame and closes; true when it was flushed. */
-  async #finish (stream: Stream, payload: Uint8Array): Promise<boolean> {
-    try {
-      stream.send(encodeFrame(payload))
-      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) })
-      return true
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-      return false
+      this.#inflight.release(peer)
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { ErrorCode, KeyroomError, canonicalJsonBytes, parseJson } from '../core/index.js'
-import { FrameReader, encodeFrame } from '../sync/index.js'
+import { FrameReader, InflightQuota, encodeFrame, finishWithFrame } from '../sync/index.js'
 import {
   INVITE_INBOUND_TIMEOUT_MS, INVITE_OUTBOUND_TIMEOUT_MS, INVITE_PROTOCOL, MAX_ANSWER_BYTES, MAX_ERROR_TEXT, MAX_INBOUND_INVITES_PER_PEER,
   MAX_INBOUND_INVITES_TOTAL, MAX_INVITE_BYTES, MAX_INVITE_STREAMS_PER_CONNECTION
@@ -19,17 +19,13 @@ function answer (errcode?: AnswerCode, error?: string): Uint8Array {
   return canonicalJsonBytes(errcode === undefined ? { ok: true } : { errcode, error: (error ?? '').slice(0, MAX_ERROR_TEXT) })
 }
 
-/** How long the server waits for its answer to flush. */
-const CLOSE_GRACE_MS = 1_000
-
 /** The {@link InviteDelivery} implementation. */
 export class InviteService implements InviteDelivery, Startable {
   readonly protocol = INVITE_PROTOCOL
   readonly #components: InviteComponents
   readonly #init: InviteInit
   readonly #log: Logger
-  readonly #inflight = new Map<string, number>()
-  #inflightTotal = 0
+  readonly #inflight: InflightQuota
   #started = false
 
   readonly [Symbol.toStringTag] = '@keyroom/invite'
@@ -38,6 +34,7 @@ export class InviteService implements InviteDelivery, Startable {
   constructor (components: InviteComponents, init: InviteInit) {
     this.#components = components
     this.#init = init
+    this.#inflight = new InflightQuota(MAX_INBOUND_INVITES_PER_PEER, MAX_INBOUND_INVITES_TOTAL)
     this.#log = components.logger.forComponent('keyroom:invite')
   }
 
@@ -60,15 +57,11 @@ export class InviteService implements InviteDelivery, Startable {
 
   async #onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const key = peer.toString()
     stream.maxReadBufferLength = MAX_INVITE_BYTES + 8
-    const mine = this.#inflight.get(key) ?? 0
-    if (mine >= MAX_INBOUND_INVITES_PER_PEER || this.#inflightTotal >= MAX_INBOUND_INVITES_TOTAL) {
-      await this.#finish(stream, answer('K_LIMIT_EXCEEDED', 'too many invites in flight'))
+    if (!this.#inflight.acquire(peer)) {
+      await finishWithFrame(stream, answer('K_LIMIT_EXCEEDED', 'too many invites in flight'))
       return
     }
-    this.#inflight.set(key, mine + 1)
-    this.#inflightTotal++
     const signal = AbortSignal.timeout(this.#init.inboundTimeout ?? INVITE_INBOUND_TIMEOUT_MS)
     const onTimeout = (): void => { stream.abort(new KeyroomError(ErrorCode.PeerBadMessage, 'invite stream timed out')) }
     signal.addEventListener('abort', onTimeout, { once: true })
@@ -91,28 +84,16 @@ export class InviteService implements InviteDelivery, Startable {
         const verdict = await this.#init.onInvite(payload, peer, { signal })
         reply = verdict.ok ? answer() : answer(verdict.problem === 'malformed' ? 'K_BAD_REQUEST' : 'K_FORBIDDEN', verdict.reason)
       }
-      await this.#finish(stream, reply)
+      await finishWithFrame(stream, reply)
     } catch (err) {
       if (!signal.aborted) {
         this.#log.error('invite from %p failed - %e', peer, err)
-        await this.#finish(stream, answer('K_UNKNOWN', 'internal error'))
+        await finishWithFrame(stream, answer('K_UNKNOWN', 'internal error'))
       }
     } finally {
       signal.removeEventListener('abort', onTimeout)
       void reader.close().catch(() => {})
-      const left = (this.#inflight.get(key) ?? 1) - 1
-      if (left <= 0) this.#inflight.delete(key)
-      else this.#inflight.set(key, left)
-      this.#inflightTotal--
-    }
-  }
-
-  async #finish (stream: Stream, payload: Uint8Array): Promise<void> {
-    try {
-      stream.send(encodeFrame(payload))
-      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) })
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      this.#inflight.release(peer)
     }
   }
 

@@ -27,6 +27,7 @@ export type { MaybePromise, StateIds, SyncAccess, SyncAuthorizer, SyncGrant, Syn
 export { encodeRequest, encodeHeader, parseRequest, WIRE_ERROR_CODES, SYNC_REQUEST_TYPES } from './messages.js'
 export type { SyncRequest, HeadsRequest, EventsRequest, MissingRequest, StateAtRequest, ResponseHeader, WireErrorCode } from './messages.js'
 export { encodeFrame, encodeVarint, FrameReader } from './frames.js'
+export { CLOSE_GRACE_MS, InflightQuota, finishWithFrame } from './inbound.js'
 export type { FrameLimits } from './frames.js'
 
 /** An event received from a peer. Nothing about it is verified yet: the ID is the peer's claim. */

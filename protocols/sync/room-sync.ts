@@ -11,11 +11,12 @@ import {
   MAX_MISSING_LIMIT, MAX_OUTBOUND_STREAMS_PER_CONNECTION, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_STATE_IDS,
   OUTBOUND_TIMEOUT_MS, SYNC_PROTOCOL
 } from './constants.js'
-import { FrameReader, encodeFrame, writeFrames } from './frames.js'
+import { FrameReader, writeFrames } from './frames.js'
 import { handleEvents } from './handlers/events.js'
 import { handleHeads } from './handlers/heads.js'
 import { handleMissing } from './handlers/missing.js'
 import { handleStateAt } from './handlers/state-at.js'
+import { InflightQuota, finishWithFrame } from './inbound.js'
 import {
   encodeHeader, encodeRequest, errorHeader, parseEventIdsHeader, parseHeadsHeader, parseJsonObject, parseRequest,
   parseStateHeader, remoteErrorOf
@@ -26,9 +27,6 @@ import type { SyncRequest } from './messages.js'
 import type { StateIds } from './ports.js'
 import type { AbortOptions, Connection, DialTarget, Logger, Startable, Stream } from '@libp2p/interface'
 
-/** How long the server waits for its own answer to flush when refusing or failing a request. */
-const CLOSE_GRACE_MS = 1_000
-
 /** The {@link RoomSync} implementation. */
 export class RoomSyncService implements RoomSync, Startable {
   readonly protocol = SYNC_PROTOCOL
@@ -38,11 +36,8 @@ export class RoomSyncService implements RoomSync, Startable {
   readonly #context: HandlerContext
   readonly #inboundTimeout: number
   readonly #outboundTimeout: number
-  readonly #maxPerPeer: number
-  readonly #maxTotal: number
-  /** Inbound streams being served, per remote peer (string form), and in total. */
-  readonly #inflight = new Map<string, number>()
-  #inflightTotal = 0
+  /** Inbound streams being served, per remote peer and in total. */
+  readonly #inflight: InflightQuota
   #started = false
 
   readonly [Symbol.toStringTag] = '@keyroom/sync'
@@ -55,12 +50,11 @@ export class RoomSyncService implements RoomSync, Startable {
     this.#context = { store: init.store, log: this.#log }
     this.#inboundTimeout = init.inboundTimeout ?? INBOUND_TIMEOUT_MS
     this.#outboundTimeout = init.outboundTimeout ?? OUTBOUND_TIMEOUT_MS
-    this.#maxPerPeer = init.maxInboundStreamsPerPeer ?? MAX_INBOUND_STREAMS_PER_PEER
-    this.#maxTotal = init.maxInboundStreamsTotal ?? MAX_INBOUND_STREAMS_TOTAL
+    this.#inflight = new InflightQuota(init.maxInboundStreamsPerPeer ?? MAX_INBOUND_STREAMS_PER_PEER, init.maxInboundStreamsTotal ?? MAX_INBOUND_STREAMS_TOTAL)
   }
 
   get inboundInFlight (): number {
-    return this.#inflightTotal
+    return this.#inflight.total
   }
 
   async start (): Promise<void> {
@@ -86,7 +80,6 @@ export class RoomSyncService implements RoomSync, Startable {
 
   async #onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const key = peer.toString()
     const log = this.#log
 
     // Bytes we are willing to buffer from this stream when nobody reads it: the reader stops pulling
@@ -96,14 +89,11 @@ export class RoomSyncService implements RoomSync, Startable {
 
     // Admission: per-peer and global caps on streams being served. A refusal is an answer (so the
     // client gets a named error), written without reading the request.
-    const mine = this.#inflight.get(key) ?? 0
-    if (mine >= this.#maxPerPeer || this.#inflightTotal >= this.#maxTotal) {
-      log('refusing sync stream from %p: %d in flight for the peer, %d in total', peer, mine, this.#inflightTotal)
-      await this.#finish(stream, encodeHeader(errorHeader(ErrorCode.SyncBusy, 'too many sync requests in flight')))
+    if (!this.#inflight.acquire(peer)) {
+      log('refusing sync stream from %p: %d in flight for the peer, %d in total', peer, this.#inflight.of(peer), this.#inflight.total)
+      await finishWithFrame(stream, encodeHeader(errorHeader(ErrorCode.SyncBusy, 'too many sync requests in flight')))
       return
     }
-    this.#inflight.set(key, mine + 1)
-    this.#inflightTotal++
 
     const { signal } = deadline(this.#inboundTimeout)
     const onTimeout = (): void => { stream.abort(new KeyroomError(ErrorCode.SyncTimeout, 'sync stream timed out')) }
@@ -124,20 +114,17 @@ export class RoomSyncService implements RoomSync, Startable {
         log('sync stream from %p timed out after %dms', peer, this.#inboundTimeout)
       } else if (err instanceof KeyroomError) {
         log('bad sync request from %p: %s %s', peer, err.code, err.message)
-        if (!answered) await this.#finish(stream, encodeHeader(errorHeader(err.code, err.message)))
+        if (!answered) await finishWithFrame(stream, encodeHeader(errorHeader(err.code, err.message)))
         else stream.abort(err)
       } else {
         log.error('sync request from %p failed - %e', peer, err)
-        if (!answered) await this.#finish(stream, encodeHeader(errorHeader(ErrorCode.SyncRemoteError, 'internal error')))
+        if (!answered) await finishWithFrame(stream, encodeHeader(errorHeader(ErrorCode.SyncRemoteError, 'internal error')))
         else stream.abort(err instanceof Error ? err : new Error(String(err)))
       }
     } finally {
       signal.removeEventListener('abort', onTimeout)
       void reader.close().catch(() => {})
-      const left = (this.#inflight.get(key) ?? 1) - 1
-      if (left <= 0) this.#inflight.delete(key)
-      else this.#inflight.set(key, left)
-      this.#inflightTotal--
+      this.#inflight.release(peer)
     }
   }
 
@@ -155,16 +142,6 @@ export class RoomSyncService implements RoomSync, Startable {
       case 'events': return await handleEvents(context, request, options)
       case 'missing': return await handleMissing(context, request, options)
       case 'state_at': return await handleStateAt(context, request, options)
-    }
-  }
-
-  /** Send one final frame and close, giving the write at most {@link CLOSE_GRACE_MS}; else reset. */
-  async #finish (stream: Stream, payload: Uint8Array): Promise<void> {
-    try {
-      stream.send(encodeFrame(payload))
-      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) })
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }
 
