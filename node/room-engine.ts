@@ -328,6 +328,15 @@ export class RoomEngine {
     return this.#knownHere(eventId) || await this.#store.hasEvent(eventId)
   }
 
+  /**
+   * True when `event` is certainly not stored: deeper than every event its (loaded) room holds.
+   * A new event at the head of a room is, so gossip's "is it a duplicate?" needs no store read.
+   */
+  #certainlyNew (event: RoomEvent): boolean {
+    const view = this.#loaded.get(event.room_id)
+    return view !== undefined && event.depth > view.maxDepth
+  }
+
   /** `#isStored` for many events, with one store read for those not known in memory. */
   async #areStored (eventIds: readonly string[]): Promise<boolean[]> {
     const out = eventIds.map(id => this.#knownHere(id))
@@ -359,7 +368,7 @@ export class RoomEngine {
     const roomId = event.room_id
     // A local event was just built on the room's heads (in its queue), so it cannot be stored
     // already; memory answers for it (and the store's write is first-wins anyway).
-    const stored = options.unstored === true ? false : options.local === true ? this.#knownHere(eventId) : await this.#isStored(eventId)
+    const stored = options.unstored === true || this.#certainlyNew(event) ? false : options.local === true ? this.#knownHere(eventId) : await this.#isStored(eventId)
     if (stored) return { status: 'duplicate' }
     const isRoot = event.type === RoomEventType.Create && event.state_key === '' && event.prev_events.length === 0
     const view = await this.room(roomId)
@@ -635,7 +644,7 @@ export class RoomEngine {
       mine.push(checked.eventId)
     }
     try {
-      if (await this.#isStored(checked.eventId)) return { status: 'duplicate' }
+      if (!this.#certainlyNew(checked.event) && await this.#isStored(checked.eventId)) return { status: 'duplicate' }
       if (held.length > 0) await this.#awaitHeld(held, options)
       let ancestors: CheckedEvent[] = []
       let unknown = false

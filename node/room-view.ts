@@ -41,6 +41,11 @@ export class RoomView {
   /** The current state: state-map key → event ID. */
   current: Map<string, string>
   readonly verifier: MembershipVerifier
+  /**
+   * The greatest depth among the room's stored events (and those being written): an event deeper
+   * than this is certainly not stored, which answers "is it stored?" for new events without a read.
+   */
+  maxDepth = 0
   readonly #stateEvents = new Map<string, RoomEvent>()
   readonly #rejected = new Set<string>()
 
@@ -61,6 +66,7 @@ export class RoomView {
 
   /** Records a stored event: state events are kept for the core; rejections are remembered. */
   remember (eventId: string, event: RoomEvent, decision: DecisionKind): void {
+    if (event.depth > this.maxDepth) this.maxDepth = event.depth
     if (decision === 'rejected') this.#rejected.add(eventId)
     if (typeof event.state_key === 'string') {
       this.#stateEvents.set(eventId, event)

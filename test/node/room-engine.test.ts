@@ -183,3 +183,20 @@ describe('room engine: an event gossip could not decide', () => {
     await engine.stop()
   }, 15_000)
 })
+
+describe('room engine: reads on the gossip path', () => {
+  it('a new event at the head is decided without asking the store whether it is stored; a duplicate is still found', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    let reads = 0
+    const counting = store as RoomStore & Record<string, unknown>
+    for (const name of ['hasEvent', 'hasEvents'] as const) {
+      const original = store[name].bind(store) as (...args: unknown[]) => unknown
+      counting[name] = (...args: unknown[]) => { reads++; return original(...args) }
+    }
+    const message = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'new' })
+    expect(await engine.receive(checkedFromBuilt(message), peer)).toEqual({ status: 'stored', decision: { kind: 'accepted' } })
+    expect(reads).toBe(0)
+    expect(await engine.receive(checkedFromBuilt(message), peer)).toEqual({ status: 'duplicate' })
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([message.eventId])
+  })
+})
