@@ -16,6 +16,7 @@ import { ErrorCode, KeyroomError, Lru } from '../protocols/core/index.js'
 import { compareBytes, corrupt, fromUtf8, utf8 } from './codec.js'
 import { EVENT_STATE_CACHE_ENTRIES, GROUP_COMMIT_MAX_BYTES, GROUP_COMMIT_MAX_WRITES, STATE_NODE_CACHE_BYTES, STORE_FORMAT } from './constants.js'
 import { KvDatastore, sublevelPrefix } from './datastore.js'
+import { WriteBehindDatastore } from './write-behind.js'
 import {
   DATASTORE_SUBLEVEL, FORMAT_KEY, Table, currentStateKey, eventKey, headsKey, keyText, nodeMetaKey, orderKey,
   parseOrderKey, prefixEnd, roomMetaKey, roomPrefix, stateNodeKey, verificationKey
@@ -147,6 +148,7 @@ class BatchContext {
 /** The `RoomStore` over an `OrderedKv`. Use `openKvRoomStore`. */
 export class KvRoomStore implements RoomStore {
   readonly datastore: Datastore
+  private readonly peerRecords: WriteBehindDatastore
   private readonly sync: boolean
   private readonly maxBatchWrites: number
   private readonly maxBatchBytes: number
@@ -163,7 +165,8 @@ export class KvRoomStore implements RoomStore {
     this.maxBatchWrites = Math.max(1, init.maxBatchWrites ?? GROUP_COMMIT_MAX_WRITES)
     this.maxBatchBytes = Math.max(1, init.maxBatchBytes ?? GROUP_COMMIT_MAX_BYTES)
     this.nodeCache = new Lru(init.stateCacheBytes ?? STATE_NODE_CACHE_BYTES)
-    this.datastore = new KvDatastore(kv, sublevelPrefix(DATASTORE_SUBLEVEL))
+    // The peer store's records are cached and written behind (store/write-behind.ts).
+    this.datastore = this.peerRecords = new WriteBehindDatastore(new KvDatastore(kv, sublevelPrefix(DATASTORE_SUBLEVEL)))
   }
 
   // ---- writes ------------------------------------------------------------------------------
@@ -528,6 +531,7 @@ export class KvRoomStore implements RoomStore {
     this.closing ??= (async () => {
       this.closed = true
       if (this.flushing || this.queue.length > 0) await new Promise<void>(resolve => this.idleWaiters.push(resolve))
+      await this.peerRecords.close() // flushes the peer records written behind; never rejects
       await this.kv.close()
       this.onClose?.()
     })()
