@@ -10,6 +10,10 @@
  * Durability: writes here are not fsynced (`sync: false`). Peer addresses and DHT records are
  * caches the network refills; they survive a process crash (LevelDB hands the write to the OS
  * before it resolves) and may lose the last moments before a power cut, which costs nothing.
+ * The room store puts a write-behind cache in front of this adapter for the peer store's keys
+ * (`/peers/…`, store/write-behind.ts): those writes reach LevelDB in one batch every few seconds
+ * (5 s) and when the store closes, so a crash may lose the peer records of the last seconds —
+ * also fine, identify and the DHT refill them. DHT keys still go straight through, as above.
  * A missing key throws `NotFoundError` (matched by name, as libp2p does).
  */
 import { NotFoundError } from '@libp2p/interface'
