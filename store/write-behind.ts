@@ -144,16 +144,27 @@ export class WriteBehindDatastore extends BaseDatastore {
     const copy = value === null ? null : value.slice()
     this.pending.set(k, { key, value: copy })
     this.cache.set(k, copy)
-    if (this.pending.size >= this.maxPending) {
-      this.flush().catch(err => { log.error('flushing peer records failed - %e', err) })
-    } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined
-        this.flush().catch(err => { log.error('flushing peer records failed - %e', err) })
-      }, this.flushMs)
-      // A pending flush never keeps the process alive: close() flushes what is left.
-      this.timer.unref()
-    }
+    if (this.pending.size >= this.maxPending) this.flushInBackground()
+    else this.schedule()
+  }
+
+  /** Arms the flush timer unless it is armed. */
+  private schedule (): void {
+    if (this.timer !== undefined || this.closed) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.flushInBackground()
+    }, this.flushMs)
+    // A pending flush never keeps the process alive: close() flushes what is left.
+    this.timer.unref()
+  }
+
+  /** A flush nobody awaits: a failure is logged and retried one period later. */
+  private flushInBackground (): void {
+    this.flush().catch(err => {
+      log.error('flushing %d peer records failed, retrying in %d ms - %e', this.pending.size, this.flushMs, err)
+      this.schedule()
+    })
   }
 
   /** The value of a cached key: from memory when known, else read once from the inner datastore. */

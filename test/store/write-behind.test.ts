@@ -206,6 +206,19 @@ describe('WriteBehindDatastore', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('a timed flush that fails is retried one period later', async () => {
+    vi.useFakeTimers()
+    const { ds, inner, calls, failNextCommit } = setup()
+    await ds.put(k('/peers/a'), bytes('1'))
+    failNextCommit()
+    await vi.advanceTimersByTimeAsync(WRITE_BEHIND_FLUSH_MS)
+    expect(calls.commits).toBe(0)
+    expect(ds.pendingCount).toBe(1)
+    await vi.advanceTimersByTimeAsync(WRITE_BEHIND_FLUSH_MS)
+    expect(calls.commits).toBe(1)
+    expect(await stored(inner)).toEqual({ '/peers/a': '1' })
+  })
+
   it('flushes early once maxPending keys are pending', async () => {
     const { ds, calls } = setup({ maxPending: 3 })
     await ds.put(k('/peers/a'), bytes('1'))
