@@ -65,6 +65,8 @@ export interface Episode {
   stateAcks: string[][]
   /** Two or more sides changed state, and neither holds the other's events (checked before the heal). */
   diverged: boolean
+  /** State changes the script planned in this episode that the node's rules refused. */
+  refused: number
   note?: string
 }
 
@@ -86,6 +88,12 @@ export interface FuzzReport {
   acked: number
   /** Events some nodes accepted and others soft-failed (allowed unless `strictSoftFail`). */
   softFailSplits: Violation[]
+  /**
+   * Set when the script meant to diverge and no episode did, because the nodes' rules refused the
+   * state changes planned for it (the script's model of the room was behind the room): nothing to
+   * blame on convergence, and nothing shown about it either.
+   */
+  inconclusive?: string
   finalRooms: FinalRoom[]
   script: Script
   /** Parent of the nodes' data directories (removed unless `keepDirs`). */
@@ -141,8 +149,11 @@ class Rig {
     const convergence = checkConvergence(finalRooms, this.acked, { strict: this.options.strictSoftFail === true })
     this.violations.push(...convergence.violations)
     const meantToDiverge = this.options.requireDivergence !== false && this.script.actions.some(round => round.some(a => a.op === 'partition'))
+    let inconclusive: string | undefined
     if (meantToDiverge && !this.episodes.some(e => e.diverged)) {
-      this.violations.push({ invariant: 'anti-vacuity', detail: `the script partitions the network but no episode diverged:\n    ${this.episodes.map(e => `r${e.round} ${JSON.stringify(e.groups)}: ${e.note ?? 'no conflicting state'}`).join('\n    ')}` })
+      const detail = `the script partitions the network but no episode diverged:\n    ${this.episodes.map(e => `r${e.round} ${JSON.stringify(e.groups)}: ${e.note ?? 'no conflicting state'}${e.refused > 0 ? ` (${e.refused} planned state change(s) refused)` : ''}`).join('\n    ')}`
+      if (this.episodes.some(e => e.refused > 0)) inconclusive = detail
+      else this.violations.push({ invariant: 'anti-vacuity', detail })
     }
     return {
       seed: this.script.seed,
@@ -158,6 +169,7 @@ class Rig {
       totalMs: Date.now() - started,
       acked: this.acked.size,
       softFailSplits: convergence.softFailSplits,
+      ...(inconclusive === undefined ? {} : { inconclusive }),
       finalRooms,
       script: this.script,
       root: this.root
@@ -274,6 +286,10 @@ class Rig {
       record.detail = err instanceof KeyroomError ? `${err.code}: ${err.message}` : message(err)
     }
     record.ms = Date.now() - t0
+    if (record.outcome === 'refused' && STATE_OPS.has(action.op)) {
+      const episode = this.openEpisode()
+      if (episode !== undefined) episode.refused++
+    }
     if (record.outcome === 'ok' && record.eventId !== undefined) {
       // Idempotent calls (an invite of someone already invited or joined) return an existing event.
       const fresh = !this.acked.has(record.eventId)
@@ -305,7 +321,7 @@ class Rig {
         // side's moves on the state before it.
         await this.settle()
         this.partition.split(action.groups)
-        this.episodes.push({ round: this.round, groups: action.groups.map(g => [...g]), stateAcks: action.groups.map(() => []), diverged: false })
+        this.episodes.push({ round: this.round, groups: action.groups.map(g => [...g]), stateAcks: action.groups.map(() => []), diverged: false, refused: 0 })
         for (const node of this.nodes) await node.applyPartition()
         return undefined
       }
@@ -528,6 +544,7 @@ export function formatReport (report: FuzzReport): string {
     `keyroom fuzz seed=${report.seed} nodes=${report.nodes} rounds=${report.rounds} mode=${report.mode}: ${report.ok ? 'OK' : 'FAILED'}`,
     `  ${report.acked} events acknowledged; ${report.episodes.filter(e => e.diverged).length}/${report.episodes.length} partition episodes diverged; heads agree ${report.healMs === undefined ? 'never (bounded)' : `${report.healMs} ms`} after the final heal, ${report.quiescenceMs ?? '-'} ms after the flush; ${report.totalMs} ms in all`
   ]
+  if (report.inconclusive !== undefined) lines.push(`  inconclusive: ${report.inconclusive}`)
   if (report.softFailSplits.length > 0) lines.push(`  ${report.softFailSplits.length} event(s) accepted by some nodes and soft-failed by others (Matrix receipt check 6 is local)`)
   for (const v of report.violations) lines.push(`  ✗ ${v.invariant}: ${v.detail}`)
   if (!report.ok) {
