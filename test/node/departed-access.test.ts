@@ -13,11 +13,12 @@ import {
 import { deviceKeyFromSeed, peerIdFromDeviceKey } from '../../node/libp2p.js'
 import { deviceIdOfPeer } from '../../node/peer-directory.js'
 import { RoomEngine } from '../../node/room-engine.js'
+import { headContext } from './engine-fixtures.js'
 import { RoomView } from '../../node/room-view.js'
 import { stateMapKey } from '../../protocols/core/index.js'
 import { createMemoryStore } from '../../store/index.js'
 import type { StoredPosition } from '../../node/departed-access.js'
-import type { RoomContext, RoomEvent } from '../../node/index.js'
+import type { RoomEvent } from '../../node/index.js'
 import type { SyncAccess, SyncStore } from '../../protocols/sync/index.js'
 
 const ROOM = '!cm9vbQ'
@@ -183,11 +184,7 @@ describe('RoomEngine.authorize for departed members', () => {
     const created = buildCreateRoom({ device: alice.device, rrkSeed: scenarioSeed('departed/room'), originServerTs: T0, name: 'departed' })
     await engine.createLocalRoom(created.events)
     const roomId = created.roomId
-    const ctx = async (): Promise<RoomContext> => {
-      const view = (await engine.room(roomId))!
-      const depths = await Promise.all(view.heads.map(async h => (await store.getEvent(h))!.depth))
-      return { roomId, prevEvents: [...view.heads], depth: Math.max(...depths) + 1, state: view.stateView(view.current) }
-    }
+    const ctx = headContext(engine, store, roomId)
     const add = async (built: Parameters<typeof checkedFromBuilt>[0]): Promise<string> => {
       expect(await engine.receive(checkedFromBuilt(built), peer)).toMatchObject({ status: 'stored', decision: { kind: 'accepted' } })
       return built.eventId

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { deviceKeyFromSeed, peerIdFromDeviceKey } from '../../node/libp2p.js'
 import { checkedFromBuilt } from '../../node/ingest-checks.js'
 import { RoomEngine } from '../../node/room-engine.js'
+import { headContext } from './engine-fixtures.js'
 import {
   TypedEventTarget, buildBan, buildCreateRoom, buildInvite, buildJoin, buildMessage, canonicalJsonBytes, deviceKeyPair, scenarioSeed,
   scenarioUser, signEventWithId
@@ -29,11 +30,7 @@ async function setup (): Promise<{ engine: RoomEngine, store: RoomStore, roomId:
   const created = buildCreateRoom({ device: alice.device, rrkSeed: scenarioSeed('engine/room'), originServerTs: T0, name: 'engine' })
   await engine.createLocalRoom(created.events)
   const roomId = created.roomId
-  const ctx = async (): Promise<RoomContext> => {
-    const view = (await engine.room(roomId))!
-    const depths = await Promise.all(view.heads.map(async h => (await store.getEvent(h))!.depth))
-    return { roomId, prevEvents: [...view.heads], depth: Math.max(...depths) + 1, state: view.stateView(view.current) }
-  }
+  const ctx = headContext(engine, store, roomId)
   return { engine, store, roomId, events, ctx }
 }
 
