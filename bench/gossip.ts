@@ -42,7 +42,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_OUTBOUND_BUFFER_BYTES } from '../node/constants.js'
 import { createNode } from '../node/index.js'
-import { roomTopic } from '../protocols/gossip/index.js'
+import { ROOM_MESH_DEGREE, roomTopic } from '../protocols/gossip/index.js'
 import { ratio } from './harness.js'
 import { ensureTopicMesh, pacedFullMesh } from './mesh.js'
 import { collectGarbage, infoLine, latencyLine, sleep, summarize, waitUntil } from './stats.js'
@@ -300,9 +300,9 @@ interface RawNet {
 
 /**
  * The baseline: libp2p with the node's transports (TCP, Noise, Yamux) and identify, and gossipsub
- * with the router options the node sets (StrictNoSign, flood publish, no floodsub fallback, the
- * node's outbound buffer cap and loopback IP-colocation whitelist — without it, 20 peers on
- * 127.0.0.1 are graylisted). No DHT, no validator, default message IDs (SHA-256 of the data).
+ * with the router options the node sets (StrictNoSign, flood publish, the node's mesh degree, no
+ * floodsub fallback, the node's outbound buffer cap and loopback IP-colocation whitelist — without
+ * it, 20 peers on 127.0.0.1 are graylisted). No DHT, no validator, default message IDs (SHA-256 of the data).
  */
 async function startRawNet (count: number): Promise<RawNet> {
   const nodes: RawNode[] = []
@@ -321,6 +321,7 @@ async function startRawNet (count: number): Promise<RawNet> {
             emitSelf: false,
             fallbackToFloodsub: false,
             floodPublish: true,
+            ...ROOM_MESH_DEGREE,
             maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
             scoreParams: { IPColocationFactorWhitelist: new Set(GOSSIP_IP_COLOCATION_WHITELIST) }
           })

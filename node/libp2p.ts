@@ -26,7 +26,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
-import { roomFastMessageIdFn, roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
+import { ROOM_MESH_DEGREE, roomFastMessageIdFn, roomGossip, roomMessageIdFn } from '../protocols/gossip/index.js'
 import { roomSync } from '../protocols/sync/index.js'
 import {
   CONNECTION_ALLOW_LIST, CONNECTION_PING_INTERVAL_MS, CONNECTION_PING_TIMEOUT_MS, DEFAULT_LISTEN, GOSSIP_IP_COLOCATION_WHITELIST,
@@ -246,6 +246,8 @@ export async function createKeyroomLibp2p (options: KeyroomLibp2pOptions): Promi
         fallbackToFloodsub: false,
         // Small meshes: send own events to every subscriber in good standing, not only the mesh.
         floodPublish: true,
+        // So the mesh only relays, with fewer links than gossipsub's defaults; see ROOM_MESH_DEGREE.
+        ...ROOM_MESH_DEGREE,
         maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
         scoreParams: { IPColocationFactorWhitelist: new Set(GOSSIP_IP_COLOCATION_WHITELIST) },
         ...options.pubsub

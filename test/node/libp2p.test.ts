@@ -9,9 +9,11 @@ import {
   createKeyroomLibp2p, deviceKeyFromSeed, deviceKeyOfPeer, lanPeerInfoMapper, peerIdFromDeviceKey, usesWebSockets
 } from '../../node/libp2p.js'
 import { PING_MAX_OUTBOUND_STREAMS } from '../../node/constants.js'
+import { ROOM_MESH_DEGREE } from '../../protocols/gossip/index.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { fakePorts } from '../protocols/gossip/fixtures.js'
 import type { KeyroomLibp2p, KeyroomLibp2pOptions } from '../../node/libp2p.js'
+import type { GossipsubOpts } from '@libp2p/gossipsub'
 
 const nodes: KeyroomLibp2p[] = []
 afterEach(async () => {
@@ -68,6 +70,19 @@ describe('composition', () => {
     expect(protocols.filter(p => p.startsWith('/ipfs/kad'))).toEqual([])
     expect(n.services.dht.getMode()).toBe('server')
     expect(n.services.pubsub.globalSignaturePolicy).toBe('StrictNoSign')
+  })
+
+  it('runs gossipsub with the room mesh degree, valid by gossipsub\'s own constraints', async () => {
+    const n = await node('a')
+    // The router's effective options (public on the class, not on the GossipSub interface).
+    const opts = (n.services.pubsub as unknown as { opts: Required<GossipsubOpts> }).opts
+    const { D, Dlo, Dhi, Dout, Dscore } = opts
+    expect({ D, Dlo, Dhi, Dout, Dscore }).toEqual(ROOM_MESH_DEGREE)
+    // gossipsub: Dlo ≤ D ≤ Dhi; Dout < Dlo and Dout ≤ D / 2; Dscore ≤ D.
+    expect(Dlo <= D && D <= Dhi).toBe(true)
+    expect(Dout < Dlo && Dout <= D / 2).toBe(true)
+    expect(Dscore <= D).toBe(true)
+    expect(opts.floodPublish).toBe(true)
   })
 
   it('in DHT client mode only asks', async () => {
