@@ -545,7 +545,9 @@ export class RoomEngine {
       ...(stateUpdate === undefined ? {} : { state: stateUpdate }),
       ...(current === undefined ? {} : { currentState: { base: eventId, changes: stateDelta(stateAfter!, current) } }),
       ...(roomMeta === undefined ? {} : { roomMeta }),
-      ...(verifications.size === 0 ? {} : { verifications })
+      ...(verifications.size === 0 ? {} : { verifications }),
+      // Every ingest checked, in the room's queue, that the event is not stored.
+      knownNew: true
     })
     const durable: Promise<void> = this.#track(write.then(() => {
       this.#recent.delete(eventId)

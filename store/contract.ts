@@ -82,6 +82,12 @@ export interface EventWrite {
   readonly roomMeta?: RoomMeta
   /** Membership-verification results by member (opaque bytes, the engine's encoding), upserted. */
   readonly verifications?: ReadonlyMap<string, Uint8Array>
+  /**
+   * The caller has established, in the same serial order as its writes, that the event is not
+   * stored: the store skips its own check (a read before the batch). Without it, a write of a
+   * stored event is skipped (`written: false`).
+   */
+  readonly knownNew?: boolean
 }
 
 /** What `writeEvent` did. */

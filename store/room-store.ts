@@ -270,14 +270,17 @@ export class KvRoomStore implements RoomStore {
   private async flushOne (jobs: Job[]): Promise<void> {
     const ctx = new BatchContext()
     const ready: Array<{ job: Job, result: unknown }> = []
-    // One read for the whole batch: which of its events are already stored.
-    const eventJobs = jobs.filter((j): j is Job & { kind: 'event' } => j.kind === 'event')
-    try {
-      const found = await this.kv.getMany(eventJobs.map(j => eventKey(j.write.eventId)))
-      eventJobs.forEach((j, i) => { if (found[i] !== undefined) ctx.stored.add(j.write.eventId) })
-    } catch (err) {
-      for (const job of jobs) job.reject(err)
-      return
+    // One read for the whole batch: which of its events are already stored (writes the caller
+    // vouches for as new skip it — a local send then costs one database round trip, not two).
+    const eventJobs = jobs.filter((j): j is Job & { kind: 'event' } => j.kind === 'event' && j.write.knownNew !== true)
+    if (eventJobs.length > 0) {
+      try {
+        const found = await this.kv.getMany(eventJobs.map(j => eventKey(j.write.eventId)))
+        eventJobs.forEach((j, i) => { if (found[i] !== undefined) ctx.stored.add(j.write.eventId) })
+      } catch (err) {
+        for (const job of jobs) job.reject(err)
+        return
+      }
     }
     for (const job of jobs) {
       try {

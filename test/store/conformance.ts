@@ -136,6 +136,20 @@ export function storeConformance (name: string, harness: StoreHarness): void {
         expect([x.written, y.written]).toEqual([true, false])
       })
 
+      it('writes vouched for as new (knownNew) are stored like any other, also mixed with checked writes in one group commit', async () => {
+        const handle = await open()
+        const results = await Promise.all([
+          handle.store.writeEvent({ ...makeEvent('!r', '$n1', 1, { heads: ['$n1'] }), knownNew: true }),
+          handle.store.writeEvent(makeEvent('!r', '$n2', 2, { heads: ['$n2'] })),
+          handle.store.writeEvent({ ...makeEvent('!r', '$n3', 3, { heads: ['$n3'] }), knownNew: true })
+        ])
+        expect(results.map(r => r.written)).toEqual([true, true, true])
+        const reopened = await handle.reopen()
+        expect((await reopened.roomEvents('!r', { limit: 10, direction: 'forward' })).map(e => e.eventId)).toEqual(['$n1', '$n2', '$n3'])
+        expect(await reopened.getHeads('!r')).toEqual(['$n3'])
+        expect((await reopened.getEvent('$n1'))?.bytes).toEqual(makeEvent('!r', '$n1', 1).bytes)
+      })
+
       it('copies the bytes: reusing the caller buffer after the call does not change the event', async () => {
         const { store } = await open()
         const e = makeEvent('!r', '$a', 1)
