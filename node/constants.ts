@@ -125,6 +125,14 @@ export const CATCH_UP_TIMEOUT_MS = 60_000
 export const GAP_FILL_TIMEOUT_MS = 4_000
 
 /**
+ * How long a gossiped event whose parents are missing waits for them to arrive by gossip (they
+ * usually are on their way: gossipsub validates concurrently and out of order) before the node
+ * asks the relaying peer for them, ms. Under load this turns a storm of gap-fill requests into
+ * waits; a parent that really was missed costs this much extra delay.
+ */
+export const GAP_GRACE_MS = 250
+
+/**
  * After a gossiped event could not be decided (its gap not fetched within
  * {@link GAP_FILL_TIMEOUT_MS}), the room is caught up from the relaying peer this much later (one
  * pending per room, {@link MAX_PENDING_RETRIES} rooms at most), ms.

@@ -31,7 +31,7 @@ import {
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
   CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
-  EVENT_CACHE_BYTES, MAX_PENDING_RETRIES, POSITION_CACHE_ENTRIES, RETRY_CATCH_UP_DELAY_MS, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
+  EVENT_CACHE_BYTES, GAP_GRACE_MS, MAX_PENDING_RETRIES, POSITION_CACHE_ENTRIES, RETRY_CATCH_UP_DELAY_MS, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
 } from './constants.js'
 import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
 import { AncestorWalk, departedSyncStore, removalOf } from './departed-access.js'
@@ -172,6 +172,8 @@ export class RoomEngine {
    * waiting for the parent (bounded) beats fetching it from the relayer over sync.
    */
   readonly #receiving = new Map<string, Promise<void>>()
+  /** `receive` calls waiting for an event ID to arrive (see GAP_GRACE_MS), by event ID. */
+  readonly #arrivals = new Map<string, Set<() => void>>()
   /** Work in flight (queue tasks, publishes, writes), awaited by `stop`. */
   readonly #inflight = new Set<Promise<unknown>>()
   /** Catch-ups scheduled after an undecidable gossiped event, by room. */
@@ -644,13 +646,29 @@ export class RoomEngine {
     if (!this.#receiving.has(checked.eventId)) {
       this.#receiving.set(checked.eventId, settled)
       mine.push(checked.eventId)
+      this.#arrived(checked.eventId)
     }
     try {
       if (!this.#certainlyNew(checked.event) && await this.#isStored(checked.eventId)) return { status: 'duplicate' }
       if (held.length > 0) await this.#awaitHeld(held, options)
       let ancestors: CheckedEvent[] = []
-      let unknown = false
-      for (const id of deps) if (!(await this.#isStored(id))) { unknown = true; break }
+      let missing: string[] = []
+      const inFlight: Array<Promise<void>> = []
+      for (const id of deps) {
+        if (await this.#isStored(id)) continue
+        const pending = this.#receiving.get(id)
+        if (pending !== undefined) inFlight.push(pending)
+        else missing.push(id)
+      }
+      // Gossip delivers concurrently and out of order: a missing parent is usually on its way.
+      // Give it a moment to arrive before asking the relayer for it.
+      if (missing.length > 0) inFlight.push(...await this.#awaitArrivals(missing, options))
+      if (inFlight.length > 0) {
+        await this.#awaitHeld(inFlight, options)
+        missing = []
+        for (const id of deps) if (!(await this.#isStored(id))) missing.push(id)
+      }
+      const unknown = missing.length > 0
       if (unknown && this.#net !== undefined) {
         const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
         try {
@@ -668,6 +686,7 @@ export class RoomEngine {
           if (this.#receiving.has(ancestor.eventId)) continue
           this.#receiving.set(ancestor.eventId, settled)
           mine.push(ancestor.eventId)
+          this.#arrived(ancestor.eventId)
         }
       }
       // Decided is enough for the verdict: gossip forwards the event now, while the write becomes
@@ -680,6 +699,58 @@ export class RoomEngine {
       for (const id of mine) if (this.#receiving.get(id) === settled) this.#receiving.delete(id)
       finished()
     }
+  }
+
+  /** An event ID entered `#receiving`: wake the calls waiting for it. */
+  #arrived (eventId: string): void {
+    const waiters = this.#arrivals.get(eventId)
+    if (waiters === undefined) return
+    this.#arrivals.delete(eventId)
+    for (const wake of waiters) wake()
+  }
+
+  /**
+   * Waits at most {@link GAP_GRACE_MS} for every one of `ids` to arrive (another `receive` holds
+   * it); returns the promises of those that did. Never throws.
+   */
+  async #awaitArrivals (ids: readonly string[], options: AbortOptions): Promise<Array<Promise<void>>> {
+    const pending = new Set(ids.filter(id => !this.#receiving.has(id)))
+    const wakes: Array<[string, () => void]> = []
+    if (pending.size > 0) {
+      await new Promise<void>(resolve => {
+        const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_GRACE_MS), ...(options.signal === undefined ? [] : [options.signal])])
+        const done = (): void => {
+          signal.removeEventListener('abort', done)
+          resolve()
+        }
+        if (signal.aborted) { done(); return }
+        signal.addEventListener('abort', done, { once: true })
+        for (const id of pending) {
+          const wake = (): void => {
+            pending.delete(id)
+            if (pending.size === 0) done()
+          }
+          let set = this.#arrivals.get(id)
+          if (set === undefined) {
+            set = new Set()
+            this.#arrivals.set(id, set)
+          }
+          set.add(wake)
+          wakes.push([id, wake])
+        }
+      })
+      for (const [id, wake] of wakes) {
+        const set = this.#arrivals.get(id)
+        set?.delete(wake)
+        if (set?.size === 0) this.#arrivals.delete(id)
+      }
+    }
+    const out: Array<Promise<void>> = []
+    for (const id of ids) {
+      const held = this.#receiving.get(id)
+      if (held !== undefined) out.push(held)
+    }
+    return out
   }
 
   /**

@@ -196,3 +196,28 @@ describe('room engine: reads on the gossip path', () => {
     expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([message.eventId])
   })
 })
+
+describe('room engine: a parent still on its way', () => {
+  it('an event whose parent arrives by gossip a moment later waits for it instead of fetching it over sync', async () => {
+    const { engine, roomId, ctx } = await setup()
+    const requests: string[] = []
+    await engine.attach({
+      sync: {
+        heads: async () => { requests.push('heads'); return [] },
+        events: async () => { requests.push('events'); return [] },
+        missing: async () => { requests.push('missing'); return [] }
+      },
+      gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
+    })
+    const parent = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'parent' })
+    const child = buildMessage(alice.device, { ...(await ctx()), prevEvents: [parent.eventId], depth: parent.event.depth + 1 }, { originServerTs: T0 + 20, body: 'child' })
+    // The child first; the parent 50 ms later (well within the grace period).
+    const first = engine.receive(checkedFromBuilt(child), peer)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(await engine.receive(checkedFromBuilt(parent), peer)).toEqual({ status: 'stored', decision: { kind: 'accepted' } })
+    expect(await first).toEqual({ status: 'stored', decision: { kind: 'accepted' } })
+    expect(requests).toEqual([])
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([parent.eventId, child.eventId])
+    await engine.stop()
+  })
+})
