@@ -701,6 +701,30 @@ export class RoomEngine {
     }
   }
 
+  /**
+   * Resolves when `until` settles, after `ms`, when the node stops or when `options.signal`
+   * aborts, whichever comes first; never rejects. A timer and two listeners, no `AbortSignal.any`:
+   * this runs for most gossiped events, and every `AbortSignal.any` over the node's long-lived
+   * stop signal leaves a dependant on it.
+   */
+  async #boundedWait (until: Promise<unknown>, ms: number, options: AbortOptions): Promise<void> {
+    const stop = this.#stopping.signal
+    const callerSignal = options.signal
+    if (stop.aborted || callerSignal?.aborted === true) return
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        clearTimeout(timer)
+        stop.removeEventListener('abort', done)
+        callerSignal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      stop.addEventListener('abort', done, { once: true })
+      callerSignal?.addEventListener('abort', done, { once: true })
+      until.then(done, done)
+    })
+  }
+
   /** An event ID entered `#receiving`: wake the calls waiting for it. */
   #arrived (eventId: string): void {
     const waiters = this.#arrivals.get(eventId)
@@ -717,28 +741,22 @@ export class RoomEngine {
     const pending = new Set(ids.filter(id => !this.#receiving.has(id)))
     const wakes: Array<[string, () => void]> = []
     if (pending.size > 0) {
-      await new Promise<void>(resolve => {
-        const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_GRACE_MS), ...(options.signal === undefined ? [] : [options.signal])])
-        const done = (): void => {
-          signal.removeEventListener('abort', done)
-          resolve()
+      let allArrived!: () => void
+      const arrivedAll = new Promise<void>(resolve => { allArrived = resolve })
+      for (const id of pending) {
+        const wake = (): void => {
+          pending.delete(id)
+          if (pending.size === 0) allArrived()
         }
-        if (signal.aborted) { done(); return }
-        signal.addEventListener('abort', done, { once: true })
-        for (const id of pending) {
-          const wake = (): void => {
-            pending.delete(id)
-            if (pending.size === 0) done()
-          }
-          let set = this.#arrivals.get(id)
-          if (set === undefined) {
-            set = new Set()
-            this.#arrivals.set(id, set)
-          }
-          set.add(wake)
-          wakes.push([id, wake])
+        let set = this.#arrivals.get(id)
+        if (set === undefined) {
+          set = new Set()
+          this.#arrivals.set(id, set)
         }
-      })
+        set.add(wake)
+        wakes.push([id, wake])
+      }
+      await this.#boundedWait(arrivedAll, GAP_GRACE_MS, options)
       for (const [id, wake] of wakes) {
         const set = this.#arrivals.get(id)
         set?.delete(wake)
@@ -758,17 +776,9 @@ export class RoomEngine {
    * caller's signal or the node stops; never throws — what is still missing afterwards is fetched.
    */
   async #awaitHeld (held: ReadonlyArray<Promise<void>>, options: AbortOptions): Promise<void> {
-    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(GAP_FILL_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-    if (signal.aborted) return
-    await new Promise<void>(resolve => {
-      const done = (): void => {
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      signal.addEventListener('abort', done, { once: true })
-      void Promise.all(held).then(done)
-    })
+    await this.#boundedWait(Promise.all(held), GAP_FILL_TIMEOUT_MS, options)
   }
+
 
   // -------------------------------------------------------------------------------------------
   // Catch-up
