@@ -34,6 +34,20 @@ async function setup (): Promise<{ engine: RoomEngine, store: RoomStore, roomId:
   return { engine, store, roomId, events, ctx }
 }
 
+/** Attaches a network whose sync client records each request and has nothing to give. */
+async function attachRecordingNetwork (engine: RoomEngine): Promise<string[]> {
+  const requests: string[] = []
+  await engine.attach({
+    sync: {
+      heads: async () => { requests.push('heads'); return [] },
+      events: async () => { requests.push('events'); return [] },
+      missing: async () => { requests.push('missing'); return [] }
+    },
+    gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
+  })
+  return requests
+}
+
 function resigned (user: typeof alice, built: IdentifiedEvent, fields: Record<string, unknown>): IdentifiedEvent {
   const { signatures: _s, hashes: _h, ...rest } = { ...built.event, ...fields } as Record<string, unknown>
   const signed = signEventWithId(rest, deviceKeyPair(user.device.deviceSeed).deviceId, 'ed25519', user.device.deviceSeed, 'keyroom.1')
@@ -124,15 +138,7 @@ describe('room engine', () => {
 
   it('an event delivered while its parent is still in the room\'s queue waits for it instead of fetching it over sync', async () => {
     const { engine, store, roomId, ctx } = await setup()
-    const requests: string[] = []
-    await engine.attach({
-      sync: {
-        heads: async () => { requests.push('heads'); return [] },
-        events: async () => { requests.push('events'); return [] },
-        missing: async () => { requests.push('missing'); return [] }
-      },
-      gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
-    })
+    const requests = await attachRecordingNetwork(engine)
     const first = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'one' })
     const context = await ctx()
     const second = buildMessage(alice.device, { ...context, prevEvents: [first.eventId], depth: first.event.depth + 1 }, { originServerTs: T0 + 20, body: 'two' })
@@ -200,15 +206,7 @@ describe('room engine: reads on the gossip path', () => {
 describe('room engine: a parent still on its way', () => {
   it('an event whose parent arrives by gossip a moment later waits for it instead of fetching it over sync', async () => {
     const { engine, roomId, ctx } = await setup()
-    const requests: string[] = []
-    await engine.attach({
-      sync: {
-        heads: async () => { requests.push('heads'); return [] },
-        events: async () => { requests.push('events'); return [] },
-        missing: async () => { requests.push('missing'); return [] }
-      },
-      gossip: { subscribe: () => {}, unsubscribe: () => {}, publish: async () => ({ status: 'no-peers' }) }
-    })
+    const requests = await attachRecordingNetwork(engine)
     const parent = buildMessage(alice.device, await ctx(), { originServerTs: T0 + 10, body: 'parent' })
     const child = buildMessage(alice.device, { ...(await ctx()), prevEvents: [parent.eventId], depth: parent.event.depth + 1 }, { originServerTs: T0 + 20, body: 'child' })
     // The child first; the parent 50 ms later (well within the grace period).
