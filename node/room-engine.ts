@@ -232,7 +232,7 @@ export class RoomEngine {
   }
 
   /** Runs `task` in the room's serial queue (after every task queued before it). */
-  async #run<T> (roomId: string, task: () => Promise<T>, options: AbortOptions = {}): Promise<T> {
+  async #run<T> (roomId: string, task: () => Promise<T>, options: AbortOptions & { urgent?: boolean } = {}): Promise<T> {
     if (this.#stopping.signal.aborted) throw new KeyroomError(ErrorCode.NotStarted, 'the node is stopped')
     let queue = this.#queues.get(roomId)
     if (queue === undefined) {
@@ -886,6 +886,7 @@ export class RoomEngine {
    * Throws `ERR_FORBIDDEN` when the rules refuse it (nothing is stored), `ERR_UNKNOWN_ROOM`.
    */
   async sendLocal (roomId: string, build: (view: RoomView, context: RoomContext, originServerTs: number) => IdentifiedEvent, options: { publish?: boolean } = {}): Promise<CheckedEvent> {
+    // Ahead of queued incoming events: the user waits on a send, nobody waits on a backlog.
     const checked = await this.#run(roomId, async () => {
       const view = await this.requireRoom(roomId)
       const built = build(view, await this.#context(view), this.#now())
@@ -896,7 +897,7 @@ export class RoomEngine {
       }
       if (result.status !== 'stored') throw new KeyroomError(ErrorCode.Forbidden, `the ${local.event.type} event could not be stored (${result.status})`)
       return local
-    })
+    }, { urgent: true })
     if (options.publish !== false) this.publish(checked)
     return checked
   }

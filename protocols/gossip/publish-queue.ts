@@ -1,5 +1,5 @@
 /**
- * A bounded, first-in-first-out queue that runs one task at a time.
+ * A bounded, first-in-first-out queue that runs one task at a time (urgent tasks go first).
  *
  * `add()` waits while the queue is full, so a burst of publishes becomes backpressure on whoever
  * publishes — nothing is dropped, and memory stays at `capacity` tasks. Waiting callers are served
@@ -10,6 +10,8 @@ import type { AbortOptions } from '@libp2p/interface'
 
 interface Task {
   run: () => Promise<unknown>
+  /** Queued ahead of every non-urgent task (after the urgent ones already queued). */
+  urgent: boolean
   resolve: (value: unknown) => void
   reject: (err: unknown) => void
   signal?: AbortSignal
@@ -54,11 +56,13 @@ export class SerialQueue {
   }
 
   /**
-   * Run `task` after every task added before it. Resolves or rejects with the task's outcome;
-   * rejects with the signal's reason if aborted before the task starts (a running task gets the
-   * signal itself), or with the close reason if the queue is closed first.
+   * Run `task` after every task added before it — or, `urgent`, after the running task and the
+   * urgent ones queued before it, ahead of the others (a node's own send does not wait behind a
+   * backlog of incoming events). Resolves or rejects with the task's outcome; rejects with the
+   * signal's reason if aborted before the task starts (a running task gets the signal itself), or
+   * with the close reason if the queue is closed first.
    */
-  async add<T> (task: () => Promise<T>, options: AbortOptions = {}): Promise<T> {
+  async add<T> (task: () => Promise<T>, options: AbortOptions & { urgent?: boolean } = {}): Promise<T> {
     const { signal } = options
     if (this.#closed !== undefined) throw this.#closed
     signal?.throwIfAborted()
@@ -68,7 +72,7 @@ export class SerialQueue {
       if (this.#closed !== undefined) throw this.#closed
     }
     return await new Promise<T>((resolve, reject) => {
-      const entry: Task = { run: task, resolve: resolve as (v: unknown) => void, reject }
+      const entry: Task = { run: task, urgent: options.urgent === true, resolve: resolve as (v: unknown) => void, reject }
       if (signal !== undefined) {
         entry.signal = signal
         entry.onAbort = () => {
@@ -80,7 +84,12 @@ export class SerialQueue {
         }
         signal.addEventListener('abort', entry.onAbort, { once: true })
       }
-      this.#tasks.push(entry)
+      if (entry.urgent) {
+        const firstOrdinary = this.#tasks.findIndex(t => !t.urgent)
+        this.#tasks.splice(firstOrdinary < 0 ? this.#tasks.length : firstOrdinary, 0, entry)
+      } else {
+        this.#tasks.push(entry)
+      }
       this.#pump()
     })
   }

@@ -33,6 +33,21 @@ describe('SerialQueue', () => {
     expect(maxActive).toBe(1)
   })
 
+  it('runs urgent tasks after the running one and ahead of queued ordinary ones, urgent ones in their own order', async () => {
+    const q = new SerialQueue(10)
+    const order: string[] = []
+    const first = gate()
+    const running = q.add(first.task)
+    const add = async (name: string, urgent: boolean): Promise<void> => { await q.add(async () => { order.push(name) }, { urgent }) }
+    const all = [add('a', false), add('b', false), add('U1', true), add('c', false), add('U2', true)]
+    await tick()
+    expect(order).toEqual([]) // the running task is never overtaken
+    first.open('done')
+    await running
+    await Promise.all(all)
+    expect(order).toEqual(['U1', 'U2', 'a', 'b', 'c'])
+  })
+
   it('makes callers wait when full, and admits them first-come first-served', async () => {
     const q = new SerialQueue(2)
     const first = gate()
