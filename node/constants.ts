@@ -193,6 +193,9 @@ export const REMOVAL_RECHECK_DELAYS_MS: readonly number[] = Object.freeze([1_000
 /** Connected peers asked in one such look. */
 export const REMOVAL_RECHECK_PEERS = 4
 
+/** Default anti-entropy period: each joined room compares heads with one member this often, ms. */
+export const SYNC_INTERVAL_MS = 30_000
+
 /** Time given to delivering one invite to one of the invitee's devices (per attempt). */
 export const INVITE_DELIVERY_TIMEOUT_MS = 5_000
 

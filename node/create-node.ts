@@ -25,7 +25,7 @@ import { datastoreHighWaterStore, identityDhtRecords, identityDirectory } from '
 import { inviteDelivery } from '../protocols/invite/index.js'
 import { DATA_DIR_MODE, createIdentity, hasIdentity, loadIdentity, openLevelStore } from '../store/index.js'
 import {
-  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, REMOVAL_RECHECK_DELAYS_MS, REMOVAL_RECHECK_PEERS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS,
+  DEFAULT_MESSAGES_LIMIT, DIAL_TIMEOUT_MS, DIRECTORY_LOOKUP_TIMEOUT_MS, KAD_PROTOCOL, HELLO_TIMEOUT_MS, REMOVAL_RECHECK_DELAYS_MS, REMOVAL_RECHECK_PEERS, SYNC_INTERVAL_MS, INVITE_DELIVERY_ATTEMPTS, INVITE_DELIVERY_TIMEOUT_MS,
   LINK_TIMEOUT_MS, MAX_MESSAGES_LIMIT, MAX_TIMER_MS, RENEW_AT_LIFETIME_FRACTION, RENEW_RETRY_MS, STORE_DIR_NAME
 } from './constants.js'
 import { DeviceBook, newerAttestation } from './device-book.js'
@@ -104,6 +104,12 @@ export interface CreateNodeOptions {
    * linked this one (`linkDevice`). See docs/devices.md.
    */
   link?: LinkOptions
+  /**
+   * Anti-entropy: every this many ms each joined room compares heads with one connected member's
+   * device (in turn) and catches up what it lacks — how an event gossip dropped (overload, a
+   * flapping link) arrives even when nothing is sent after it. Default 30 000; 0 turns it off.
+   */
+  syncIntervalMs?: number
 }
 
 /** Options of {@link KeyroomNode.linkDevice}. */
@@ -364,6 +370,11 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
   /** A publish was asked for while one ran. */
   #publishAgain = false
   #renewTimer: ReturnType<typeof setTimeout> | undefined
+  /** The anti-entropy timer (`syncIntervalMs`), and whether a round is running. */
+  #syncTimer: ReturnType<typeof setInterval> | undefined
+  #syncing = false
+  /** Which connected member a room asks next in the anti-entropy rounds, by room. */
+  readonly #syncTurn = new Map<string, number>()
   /** Pending second looks at rooms the user was removed from, by room. */
   readonly #removalChecks = new Map<string, ReturnType<typeof setTimeout>>()
   /** Rooms being fetched because a peer said the user is in them. */
@@ -491,6 +502,13 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
       for (const peer of libp2p.getPeers()) this.#greet(peer)
       // What the rooms already held say about devices (revocations, the user's other devices).
       this.#background(this.#readDeviceRecords())
+      const every = options.syncIntervalMs ?? SYNC_INTERVAL_MS
+      if (every > 0) {
+        this.#syncTimer = setInterval(() => {
+          if (this.#stopping === undefined && !this.#syncing) this.#background(this.#antiEntropy())
+        }, every)
+        this.#syncTimer.unref?.()
+      }
     } catch (err) {
       await Promise.resolve(libp2p.stop()).catch(() => {})
       throw err
@@ -510,6 +528,7 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     this.#renewTimer = undefined
     for (const timer of this.#removalChecks.values()) clearTimeout(timer)
     this.#removalChecks.clear()
+    clearInterval(this.#syncTimer)
     try {
       await this.#engine.stop()
       while (this.#tasks.size > 0) await Promise.all([...this.#tasks])
@@ -811,6 +830,34 @@ class Node extends TypedEventTarget<KeyroomNodeEvents> implements KeyroomNode {
     if (libp2p.getConnections(peer).length > 0) {
       this.#log('hanging up on revoked device %s', deviceId)
       void libp2p.hangUp(peer).catch(() => {})
+    }
+  }
+
+  /**
+   * One anti-entropy round: each joined room asks one connected device of a joined member (the
+   * next in turn) for its heads, and catches up when it names one this node lacks. Quiet: the
+   * `sync` events are emitted only when there is something to fetch.
+   */
+  async #antiEntropy (): Promise<void> {
+    this.#syncing = true
+    try {
+      for (const { roomId, membership } of await this.#engine.rooms()) {
+        if (membership !== 'join' || this.#stopping !== undefined) continue
+        const view = await this.#engine.room(roomId)
+        if (view === undefined) continue
+        const members = this.libp2p.getPeers().filter(peer => {
+          const userId = this.#directory.knownUserOf(peer)
+          return userId !== undefined && view.membership(userId) === 'join'
+        })
+        if (members.length === 0) continue
+        const turn = (this.#syncTurn.get(roomId) ?? 0) % members.length
+        this.#syncTurn.set(roomId, turn + 1)
+        await this.#engine.catchUp(roomId, members[turn]!, { quiet: true }).catch((err: unknown) => {
+          this.#log('anti-entropy of %s from %p failed: %s', roomId, members[turn], err instanceof Error ? err.message : String(err))
+        })
+      }
+    } finally {
+      this.#syncing = false
     }
   }
 

@@ -788,18 +788,26 @@ export class RoomEngine {
    * parents-first. Returns the number of events stored. Emits `sync` progress. Throws the sync
    * client's errors (`ERR_SYNC_NOT_FOUND` when the peer will not share the room).
    */
-  async catchUp (roomId: string, peer: PeerId, options: AbortOptions = {}): Promise<number> {
+  async catchUp (roomId: string, peer: PeerId, options: AbortOptions & { quiet?: boolean } = {}): Promise<number> {
     const net = this.#requireNet()
     const base = { roomId, peer: peer.toString() }
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(CATCH_UP_TIMEOUT_MS), ...(options.signal === undefined ? [] : [options.signal])])
-    this.#events.emit('sync', { ...base, phase: 'started', fetched: 0 })
+    // `quiet` (a periodic check): no `sync` events unless the peer has something to fetch.
+    let announced = options.quiet !== true
+    if (announced) this.#events.emit('sync', { ...base, phase: 'started', fetched: 0 })
     let fetched = 0
     try {
       const heads = await net.sync.heads(peer, roomId, { signal })
       const unknown: string[] = []
       for (const id of heads) if (!(await this.#isStored(id))) unknown.push(id)
       // Something to fetch: the check worker loads while the first answers come.
-      if (unknown.length > 0) this.#checks.warm()
+      if (unknown.length > 0) {
+        this.#checks.warm()
+        if (!announced) {
+          announced = true
+          this.#events.emit('sync', { ...base, phase: 'started', fetched: 0 })
+        }
+      }
       let stored = 0
       if (unknown.length > 0) {
         const found = await fetchAncestors(net.sync, peer, roomId, { ids: unknown }, {
@@ -829,10 +837,10 @@ export class RoomEngine {
           return n
         }, { signal })
       }
-      this.#events.emit('sync', { ...base, phase: 'done', fetched, stored })
+      if (announced) this.#events.emit('sync', { ...base, phase: 'done', fetched, stored })
       return stored
     } catch (err) {
-      this.#events.emit('sync', { ...base, phase: 'failed', fetched, error: err instanceof Error ? err.message : String(err) })
+      if (announced) this.#events.emit('sync', { ...base, phase: 'failed', fetched, error: err instanceof Error ? err.message : String(err) })
       throw err
     }
   }

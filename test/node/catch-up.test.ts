@@ -11,8 +11,6 @@ async function ids (node: KeyroomNode, roomId: string): Promise<string[]> {
   return (await node.messages(roomId, { limit: 1000 })).map(m => m.eventId)
 }
 
-/** `inviter` invites `node`'s user into `roomId` (they are connected) and `node` joins. */
-
 describe('catch-up', () => {
   it('a node that was offline catches up when it restarts on the same data dir', async () => {
     const a = await startNode('a')
@@ -97,4 +95,20 @@ describe('catch-up', () => {
     const reply = await b.send(roomId, { msgtype: 'm.text', body: 'me' })
     await waitFor(async () => (await ids(a, roomId)).includes(reply), { message: 'reply reaches a' })
   })
+
+  it('anti-entropy: an event gossip never delivered arrives by the periodic heads check, with no reconnect and nothing sent after it', async () => {
+    const a = await startNode('a', { syncIntervalMs: 300 })
+    const b = await startNode('b', { syncIntervalMs: 300 })
+    const c = await startNode('c', { syncIntervalMs: 0 })
+    const roomId = await a.createRoom()
+    await inviteAndJoin(a, b, roomId)
+    await inviteAndJoin(a, c, roomId)
+    // b and c off the room's topic: gossip cannot bring them a's message.
+    b.libp2p.services.roomGossip.unsubscribe(roomId)
+    c.libp2p.services.roomGossip.unsubscribe(roomId)
+    const missed = await a.send(roomId, { msgtype: 'm.text', body: 'while you were away' })
+    await waitFor(async () => (await ids(b, roomId)).includes(missed), { timeout: 5_000, message: 'b gets the message by the heads check' })
+    // c checks nothing by itself (syncIntervalMs 0): still without it.
+    expect(await ids(c, roomId)).not.toContain(missed)
+  }, 30_000)
 })
