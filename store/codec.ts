@@ -12,6 +12,9 @@
 import { crc32 } from 'node:zlib'
 import { ErrorCode, KeyroomError } from '../protocols/core/index.js'
 
+/** Byte order of keys (LevelDB's default comparator), from the core. */
+export { compareBytes } from '../protocols/core/index.js'
+
 const encoder = new TextEncoder()
 /** `fatal`: invalid UTF-8 read back is corruption, never silently replaced with U+FFFD. */
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -38,18 +41,6 @@ export function corrupt (message: string, cause?: unknown): KeyroomError {
   })
 }
 
-/**
- * Byte-wise comparison of two byte strings (memcmp order, shorter prefix first) — the order
- * LevelDB's default comparator keeps keys in, so both backends agree.
- */
-export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!
-    if (d !== 0) return d
-  }
-  return a.length - b.length
-}
 
 /** Whether `bytes` starts with `prefix`. */
 export function hasPrefix (bytes: Uint8Array, prefix: Uint8Array): boolean {

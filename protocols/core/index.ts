@@ -5,6 +5,7 @@
 export { KeyroomError, ErrorCode } from './errors.js'
 export type { ErrorCodeValue } from './errors.js'
 export { toBase64, toBase64Url, fromBase64, fromBase64Url } from './encoding/base64.js'
+export { compareBytes } from './encoding/bytes.js'
 export { roomVersionRules, findRoomVersion, ROOM_VERSIONS, KEYROOM_ROOM_VERSION } from './room-versions.js'
 export type { RoomVersionRules, RedactionRules, EventIdFormat } from './room-versions.js'
 export * from './json/index.js'

@@ -23,7 +23,7 @@
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { ErrorCode, KeyroomError, parseUserId } from '../core/index.js'
+import { compareBytes, ErrorCode, KeyroomError, parseUserId } from '../core/index.js'
 import { deadline, raceSignal } from '../sync/index.js'
 import {
   CACHE_MAX_ENTRIES, CACHE_MAX_STALE_MS, DHT_NAMESPACE, CACHE_REFRESH_AFTER_MS, CACHE_TTL_MS, FIND_PEER_TIMEOUT_MS, LOOKUP_QUORUM, LOOKUP_TIMEOUT_MS,
@@ -33,7 +33,7 @@ import { userRecordKey } from './key.js'
 import { LruMap } from './lru.js'
 import { devicesOf, encodeUserRecord, parseUserRecord } from './record.js'
 import type { DeviceStatus, UserRecord, UserRecordJson } from './record.js'
-import { compareBytes, compareUserRecords, recordSeq } from './selector.js'
+import { compareUserRecords, recordSeq } from './selector.js'
 import type {
   DeviceEntry, IdentityDirectory, IdentityDirectoryComponents, IdentityDirectoryInit, LookupOptions, PublishResult, UserDevices
 } from './index.js'

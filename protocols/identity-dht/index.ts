@@ -33,7 +33,8 @@ export { createUserRecord, parseUserRecord, encodeUserRecord, devicesOf } from '
 export type {
   CreateUserRecordInput, DeviceStatus, ParseUserRecordOptions, UserRecord, UserRecordJson, UserRecordRejection, UserRecordVerdict
 } from './record.js'
-export { selectUserRecord, compareUserRecords, compareBytes, recordSeq } from './selector.js'
+export { selectUserRecord, compareUserRecords, recordSeq } from './selector.js'
+export { compareBytes } from '../core/index.js'
 export { fitUserRecord, userRecordSize } from './fit.js'
 export type { FitUserRecordInput, FitUserRecordResult } from './fit.js'
 export { identityDhtRecords } from './validator.js'

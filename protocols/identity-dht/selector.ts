@@ -12,21 +12,9 @@
  * and `upk` (a strict JSON parse, no signatures). Anything that does not parse as a record of the
  * key's user ranks below every record that does.
  */
-import { parseJson } from '../core/index.js'
+import { compareBytes, parseJson } from '../core/index.js'
 import { userIdFromRecordKey } from './key.js'
 
-/**
- * Unsigned lexicographic byte order: negative if `a` sorts first, positive if `b` does, 0 if equal.
- * A proper prefix sorts first.
- */
-export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!
-    if (d !== 0) return d
-  }
-  return a.length - b.length
-}
 
 /** The `seq` of a record of `upk` (or of any user when `upk` is undefined), or -1 if it does not read as one. */
 export function recordSeq (bytes: Uint8Array, upk?: string): number {

@@ -29,14 +29,13 @@
  * receives the same record from up to 20 holders; validation is a pure function of (key, value),
  * so a remembered verdict is the verdict.
  */
-import { ErrorCode, KeyroomError, sha256, toBase64 } from '../core/index.js'
+import { compareBytes, ErrorCode, KeyroomError, sha256, toBase64 } from '../core/index.js'
 import { DHT_NAMESPACE, SEQ_HIGH_WATER_ENTRIES, VALIDATION_MEMO_ENTRIES, VERIFIED_RECORD_ENTRIES } from './constants.js'
 import { userIdFromRecordKey } from './key.js'
 import { LruMap } from './lru.js'
 import { parseUserRecord } from './record.js'
 import type { SeqHighWaterStore } from './high-water.js'
 import type { UserRecord, UserRecordRejection } from './record.js'
-import { compareBytes } from './selector.js'
 import { selectUserRecord } from './selector.js'
 import type { UserId } from '../core/index.js'
 import type { AbortOptions } from '@libp2p/interface'
