@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect } from 'vitest'
-import { RoomState, createNode, parseJson } from '../../node/index.js'
+import { RoomState, canonicalJsonBytes, createNode, parseJson } from '../../node/index.js'
 import { roomTopic } from '../../protocols/gossip/index.js'
 import { loadIdentity } from '../../store/index.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -208,4 +208,11 @@ export async function readAll (stream: Stream, deadlineMs: number, keep = 1 << 2
   clearTimeout(timer)
   if (end === 'deadline') stream.abort(new Error('test deadline'))
   return finish(end)
+}
+
+/** Makes `node` ingest `event` through its own room-topic validator, as if `from` had gossiped it (nothing is forwarded). */
+export async function ingestAt (node: KeyroomNode, from: KeyroomNode, roomId: string, event: RoomEvent): Promise<string> {
+  const validator = node.libp2p.services.pubsub.topicValidators.get(roomTopic(roomId))
+  if (validator === undefined) throw new Error('the node is not on the room\'s topic')
+  return await validator(from.libp2p.peerId, { type: 'unsigned', topic: roomTopic(roomId), data: canonicalJsonBytes(event) })
 }

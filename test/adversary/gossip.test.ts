@@ -12,11 +12,10 @@ import { describe, expect, it } from 'vitest'
 import {
   RoomEventType, buildCreateRoom, buildEvent, buildMessage, buildTopic, canonicalJsonBytes, scenarioUser, toBase64
 } from '../../node/index.js'
-import { roomTopic } from '../../protocols/gossip/index.js'
 import { Partition } from '../fuzz/network.js'
 import { waitFor } from '../helpers/wait-for.js'
 import {
-  bodies, deviceOf, gossipRaw, headContext, membersText, penalisedEverywhere, readyToGossip, roomWithMallory, startNode, stillResponsive, worstScore
+  bodies, deviceOf, gossipRaw, headContext, ingestAt, membersText, penalisedEverywhere, readyToGossip, roomWithMallory, startNode, stillResponsive, worstScore
 } from './fixtures.js'
 import type { KeyroomNode, RoomEvent } from '../../node/index.js'
 
@@ -31,13 +30,6 @@ async function sameMembers (honest: readonly KeyroomNode[], roomId: string): Pro
   const texts = await Promise.all(honest.map(async n => await membersText(n, roomId)))
   for (const t of texts) expect(t).toBe(texts[0])
   return texts[0]!
-}
-
-/** Makes `node` ingest `event` through its own room-topic validator, as if a peer had gossiped it (nothing is forwarded). */
-async function ingestAt (node: KeyroomNode, from: KeyroomNode, roomId: string, event: RoomEvent): Promise<string> {
-  const validator = node.libp2p.services.pubsub.topicValidators.get(roomTopic(roomId))
-  if (validator === undefined) throw new Error('the node is not on the room\'s topic')
-  return await validator(from.libp2p.peerId, { type: 'unsigned', topic: roomTopic(roomId), data: canonicalJsonBytes(event) })
 }
 
 describe('an adversarial peer on the room\'s gossip topic', () => {

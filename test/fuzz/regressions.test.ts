@@ -5,14 +5,13 @@
  * then. The fuzzer's report describes each bug and the fix proposed.
  */
 import { describe, expect, it } from 'vitest'
-import { buildUnban, canonicalJsonBytes } from '../../node/index.js'
-import { roomTopic } from '../../protocols/gossip/index.js'
-import { deviceOf, headContext, inviteAndJoin, joinedEverywhere, startNode } from '../adversary/fixtures.js'
+import { buildUnban } from '../../node/index.js'
+import { deviceOf, headContext, ingestAt, inviteAndJoin, joinedEverywhere, startNode } from '../adversary/fixtures.js'
 import { waitFor } from '../helpers/wait-for.js'
 import { Partition } from './network.js'
 import { formatReport, runFuzz } from './rig.js'
 import type { FuzzReport } from './rig.js'
-import type { KeyroomNode, RoomEvent } from '../../node/index.js'
+import type { KeyroomNode } from '../../node/index.js'
 import type { Action, Script } from './script.js'
 
 /** A hand-written script (three nodes, no downs). */
@@ -109,13 +108,6 @@ describe('fuzzer regressions', () => {
     expect(report.softFailSplits.map(v => v.detail).join('\n')).toMatch(/accepted.*soft-failed|soft-failed.*accepted/)
   }, 60_000)
 })
-
-/** Makes `node` take `event` through its own room-topic validator, as if a peer had gossiped it. */
-async function ingestAt (node: KeyroomNode, from: KeyroomNode, roomId: string, event: RoomEvent): Promise<string> {
-  const validator = node.libp2p.services.pubsub.topicValidators.get(roomTopic(roomId))
-  if (validator === undefined) throw new Error('the node is not on the room\'s topic')
-  return await validator(from.libp2p.peerId, { type: 'unsigned', topic: roomTopic(roomId), data: canonicalJsonBytes(event) })
-}
 
 describe('rejoin regressions (found while bringing fuzzed nodes back into the room)', () => {
   // node/create-node.ts rooms() listed a delivered invite only for rooms the node did not hold at
