@@ -4,39 +4,21 @@
  * tests take over: it gossips raw bytes on the room's topic, opens raw `/keyroom/sync/1.0.0`
  * streams, and answers sync requests with lies.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, expect } from 'vitest'
-import { RoomState, canonicalJsonBytes, createNode, parseJson } from '../../node/index.js'
+import { expect } from 'vitest'
+import { RoomState, canonicalJsonBytes, parseJson } from '../../node/index.js'
 import { roomTopic } from '../../protocols/gossip/index.js'
 import { loadIdentity } from '../../store/index.js'
 import { waitFor } from '../helpers/wait-for.js'
+import { startNode as startTestNode, tempDir } from '../node/fixtures.js'
 import type { CreateNodeOptions, IdentifiedEvent, KeyroomNode, RoomContext, RoomEvent, SigningDevice } from '../../node/index.js'
 import type { Stream } from '@libp2p/interface'
 
-const running: KeyroomNode[] = []
-const dirs: string[] = []
 const dataDirs = new WeakMap<KeyroomNode, string>()
 
-afterEach(async () => {
-  for (const node of running.splice(0).reverse()) await node.stop()
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-})
-
-/** Start a node on loopback in a fresh data dir; stopped after the test. */
+/** Start a node on loopback in a fresh data dir (the node tests' fixture); stopped after the test. */
 export async function startNode (name: string, options: Partial<CreateNodeOptions> = {}): Promise<KeyroomNode> {
-  const dir = await mkdtemp(join(tmpdir(), `keyroom-adv-${name}-`))
-  dirs.push(dir)
-  const node = await createNode({
-    dataDir: dir,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    loggerPrefix: name,
-    durableWrites: false,
-    pubsub: { heartbeatInterval: 200 },
-    ...options
-  })
-  running.push(node)
+  const dir = options.dataDir ?? await tempDir()
+  const node = await startTestNode(name, { ...options, dataDir: dir })
   dataDirs.set(node, dir)
   return node
 }
