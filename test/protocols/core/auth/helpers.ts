@@ -38,6 +38,26 @@ export function ruleFor (version: string, table: Record<number, string>): string
 let counter = 0
 
 /** A room of one version with a create event by Alice. */
+/**
+ * An event maker for tests that build PDUs outside a {@link Room}: events of `roomId` whose IDs are
+ * `prefix` + a counter (also their `origin_server_ts`), with one placeholder prev event.
+ */
+export function eventMaker (roomId: string, prefix: string): (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra?: Partial<PduLike>) => PduLike {
+  let n = 0
+  return (type, sender, content, stateKey, extra = {}) => ({
+    event_id: `${prefix}${++n}`,
+    room_id: roomId,
+    type,
+    ...(stateKey === undefined ? {} : { state_key: stateKey }),
+    sender,
+    content,
+    prev_events: ['$prev'],
+    auth_events: [],
+    origin_server_ts: n,
+    ...extra
+  })
+}
+
 export class Room {
   readonly version: string
   readonly create: PduLike

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { checkAuth, checkAuthEvents, ruleNumbers } from '../../../../protocols/core/auth/index.js'
 import type { PduLike } from '../../../../protocols/core/auth/index.js'
 import { ROOM_VERSIONS, roomVersionRules } from '../../../../protocols/core/room-versions.js'
-import { verdict } from './helpers.js'
+import { eventMaker, verdict } from './helpers.js'
 
 const upk = (c: string): string => `~AQ${c.repeat(42)}`
 const ALICE = upk('A')
@@ -15,21 +15,7 @@ const BOB = upk('B')
 const ROOM = `!${'R'.repeat(43)}`
 const rules = roomVersionRules('keyroom.1')
 
-let n = 0
-function ev (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra: Partial<PduLike> = {}): PduLike {
-  return {
-    event_id: `$k${++n}`,
-    room_id: ROOM,
-    type,
-    ...(stateKey === undefined ? {} : { state_key: stateKey }),
-    sender,
-    content,
-    prev_events: ['$prev'],
-    auth_events: [],
-    origin_server_ts: n,
-    ...extra
-  }
-}
+const ev = eventMaker(ROOM, '$k')
 const create = ev('m.room.create', ALICE, { room_version: 'keyroom.1', 'm.federate': false }, '', { prev_events: [] })
 function check (event: PduLike, state: PduLike[], hooks?: Parameters<typeof checkAuth>[3]): string {
   const all = [create, ...state]

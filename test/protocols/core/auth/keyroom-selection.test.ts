@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { authTypesForEvent, checkAuthEvents, parsePdu, signingDeviceOf } from '../../../../protocols/core/auth/index.js'
 import type { PduLike } from '../../../../protocols/core/auth/index.js'
 import { roomVersionRules } from '../../../../protocols/core/room-versions.js'
-import { verdict } from './helpers.js'
+import { eventMaker, verdict } from './helpers.js'
 
 const upk = (c: string): string => `~AQ${c.repeat(42)}`
 const udk = (c: string): string => `^AQ${c.repeat(42)}`
@@ -19,21 +19,7 @@ const ROOM = `!${'R'.repeat(43)}`
 const keyroom = roomVersionRules('keyroom.1')
 const v12 = roomVersionRules('12')
 
-let n = 0
-function ev (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra: Partial<PduLike> = {}): PduLike {
-  return {
-    event_id: `$s${++n}`,
-    room_id: ROOM,
-    type,
-    ...(stateKey === undefined ? {} : { state_key: stateKey }),
-    sender,
-    content,
-    prev_events: ['$prev'],
-    auth_events: [],
-    origin_server_ts: n,
-    ...extra
-  }
-}
+const ev = eventMaker(ROOM, '$s')
 const signedBy = (device: string): { signatures: Record<string, unknown> } => ({ signatures: { [device]: { ed25519: 'c2ln' } } })
 const MATRIX_MESSAGE_PAIRS = [['m.room.create', ''], ['m.room.power_levels', ''], ['m.room.member', BOB]]
 
