@@ -145,3 +145,21 @@ export function resignContent (signer: ScenarioUser, entry: IdentifiedEvent, con
 export function deviceIdOf (who: ScenarioUser): string {
   return deviceKeyPair(who.device.deviceSeed).deviceId
 }
+
+/** A fork at the room's current tip: a context with a private copy of the state, and a way to extend it. */
+export function fork (room: TestRoom): { ctx: () => RoomContext, state: RoomState, add: (entry: IdentifiedEvent) => IdentifiedEvent } {
+  const state = room.state.clone()
+  let tips = [...room.ctx().prevEvents]
+  let depth = room.ctx().depth
+  return {
+    state,
+    ctx: () => ({ roomId: room.roomId, prevEvents: tips, depth, state }),
+    add: (entry) => {
+      room.record(entry)
+      state.apply(entry)
+      tips = [entry.eventId]
+      depth = entry.event.depth + 1
+      return entry
+    }
+  }
+}

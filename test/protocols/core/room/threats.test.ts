@@ -12,8 +12,8 @@ import {
   MembershipVerifier, RoomState, authLookupOf, buildBan, buildDeviceAttestation, buildDeviceRevocation, buildEvent, buildInvite, buildJoin, buildMessage,
   buildPowerLevels, decide, keyroomAuthHooks, scenarioSeed
 } from '../../../../protocols/core/room/index.js'
-import type { IdentifiedEvent, RoomContext, RoomEvent } from '../../../../protocols/core/room/index.js'
-import { T0, TestRoom, alice, bob, carol, deviceIdOf, mallory, resignContent, signRaw, user, xavier } from './fixtures.js'
+import type { IdentifiedEvent, RoomEvent } from '../../../../protocols/core/room/index.js'
+import { T0, TestRoom, fork, alice, bob, carol, deviceIdOf, mallory, resignContent, signRaw, user, xavier } from './fixtures.js'
 
 /** The state as state resolution takes it: state map key → event ID. */
 function stateMap (state: RoomState): Map<string, string> {
@@ -38,24 +38,6 @@ function decideWithRejected (room: TestRoom, entry: IdentifiedEvent, stateBefore
   return decide(entry.event, {
     eventId: entry.eventId, getEvent: room.getEvent, isRejected: (id) => id === rejectedId, stateBefore: authLookupOf(stateBefore), currentState: authLookupOf(room.state), now: T0 + 1e9
   })
-}
-
-/** A fork: a context at the current tip with a private copy of the state, and a way to extend it. */
-function fork (room: TestRoom): { ctx: () => RoomContext, state: RoomState, add: (entry: IdentifiedEvent) => IdentifiedEvent } {
-  const state = room.state.clone()
-  let tips = [...room.ctx().prevEvents]
-  let depth = room.ctx().depth
-  return {
-    state,
-    ctx: () => ({ roomId: room.roomId, prevEvents: tips, depth, state }),
-    add: (entry) => {
-      room.record(entry)
-      state.apply(entry)
-      tips = [entry.eventId]
-      depth = entry.event.depth + 1
-      return entry
-    }
-  }
 }
 
 describe('MSC3917 threat table, P2P form', () => {

@@ -11,9 +11,9 @@ import {
   authStateOfAuthEvents, buildDeviceAttestation, buildDeviceRevocation, buildInviteLink, buildJoin, buildJoinRules, buildKick, buildName,
   buildRevokeInviteLink, buildTopic, checkRoomAuth, inviteLinkKeys, keyroomAuthHooks, pduOf, scenarioSeed
 } from '../../../../protocols/core/room/index.js'
-import type { IdentifiedEvent, RoomContext, RoomState } from '../../../../protocols/core/room/index.js'
+import type { IdentifiedEvent, RoomState } from '../../../../protocols/core/room/index.js'
 import { resolveState, stateMapKey } from '../../../../protocols/core/state-res/index.js'
-import { T0, TestRoom, alice, bob, carol, deviceIdOf, mallory, signRaw, user, xavier } from '../room/fixtures.js'
+import { T0, TestRoom, fork, alice, bob, carol, deviceIdOf, mallory, signRaw, user, xavier } from '../room/fixtures.js'
 
 const rules = roomVersionRules('keyroom.1')
 
@@ -22,24 +22,6 @@ function stateMap (state: RoomState): Map<string, string> {
   const map = new Map<string, string>()
   for (const entry of state.entries()) map.set(stateMapKey(entry.event.type, entry.event.state_key!), entry.eventId)
   return map
-}
-
-/** A fork at the room's current tip: its own copy of the state, extended by `add`. */
-function fork (room: TestRoom): { ctx: () => RoomContext, state: RoomState, add: (entry: IdentifiedEvent) => IdentifiedEvent } {
-  const state = room.state.clone()
-  let tips = [...room.ctx().prevEvents]
-  let depth = room.ctx().depth
-  return {
-    state,
-    ctx: () => ({ roomId: room.roomId, prevEvents: tips, depth, state }),
-    add: (entry) => {
-      room.record(entry)
-      state.apply(entry)
-      tips = [entry.eventId]
-      depth = entry.event.depth + 1
-      return entry
-    }
-  }
 }
 
 /** Resolves two forks in both orders with the default hooks; asserts both agree and match explicit hooks. */
