@@ -22,7 +22,8 @@
  */
 import { DeviceProtocolsService } from './device-protocols.js'
 import type { LinkOffer } from './messages.js'
-import type { AbortOptions, ComponentLogger, DialTarget, NewStreamOptions, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { StreamServiceComponents } from '../sync/index.js'
+import type { AbortOptions, DialTarget, PeerId } from '@libp2p/interface'
 
 export * from './constants.js'
 export {
@@ -54,16 +55,7 @@ export interface DeviceProtocols {
 }
 
 /** The libp2p components the service uses (the smallest set). */
-export interface DeviceProtocolsComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string, options?: AbortOptions): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: DialTarget, protocol: string, options?: NewStreamOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type DeviceProtocolsComponents = StreamServiceComponents
 
 /** The ports (each optional: its protocol is served only when given) and tunables. */
 export interface DeviceProtocolsInit {

@@ -16,7 +16,8 @@
  * sync protocol's (`docs/wire.md`).
  */
 import { HelloService } from './hello.js'
-import type { AbortOptions, ComponentLogger, DialTarget, NewStreamOptions, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { StreamServiceComponents } from '../sync/index.js'
+import type { AbortOptions, DialTarget } from '@libp2p/interface'
 
 export * from './constants.js'
 
@@ -32,16 +33,7 @@ export interface Hello {
 }
 
 /** The libp2p components the service uses (the smallest set). */
-export interface HelloComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string, options?: AbortOptions): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: DialTarget, protocol: string, options?: NewStreamOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type HelloComponents = StreamServiceComponents
 
 /** The port (required) and tunables (optional; defaults in `constants.ts`). */
 export interface HelloInit {

@@ -16,7 +16,8 @@
  * flight), `K_UNKNOWN` — and closes. Bounds in `constants.ts`.
  */
 import { InviteService } from './invite-service.js'
-import type { AbortOptions, ComponentLogger, DialTarget, NewStreamOptions, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { StreamServiceComponents } from '../sync/index.js'
+import type { AbortOptions, DialTarget, PeerId } from '@libp2p/interface'
 
 export * from './constants.js'
 
@@ -42,16 +43,7 @@ export interface InviteDelivery {
 }
 
 /** The libp2p components the service uses (the smallest set). */
-export interface InviteComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string, options?: AbortOptions): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: DialTarget, protocol: string, options?: NewStreamOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type InviteComponents = StreamServiceComponents
 
 /** The port (required) and tunables (optional; defaults in `constants.ts`). */
 export interface InviteInit {

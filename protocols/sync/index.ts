@@ -69,7 +69,7 @@ export interface RoomSync {
 }
 
 /** The libp2p components the service uses (the smallest set: the registrar and the connection manager). */
-export interface RoomSyncComponents {
+export interface StreamServiceComponents {
   registrar: {
     handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
     unhandle(protocol: string, options?: AbortOptions): Promise<void>
@@ -79,6 +79,9 @@ export interface RoomSyncComponents {
   }
   logger: ComponentLogger
 }
+
+/** The libp2p components the sync service uses. */
+export type RoomSyncComponents = StreamServiceComponents
 
 /**
  * Ports (required) and tunables (optional; defaults in `constants.ts`). Bounds can be lowered here
