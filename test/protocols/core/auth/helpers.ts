@@ -37,15 +37,10 @@ export function ruleFor (version: string, table: Record<number, string>): string
 
 let counter = 0
 
-/** A room of one version with a create event by Alice. */
-/**
- * An event maker for tests that build PDUs outside a {@link Room}: events of `roomId` whose IDs are
- * `prefix` + a counter (also their `origin_server_ts`), with one placeholder prev event.
- */
-export function eventMaker (roomId: string, prefix: string): (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra?: Partial<PduLike>) => PduLike {
-  let n = 0
-  return (type, sender, content, stateKey, extra = {}) => ({
-    event_id: `${prefix}${++n}`,
+/** A PDU of `roomId` with one placeholder prev event and no auth events. */
+function pdu (roomId: string, eventId: string, ts: number, type: string, sender: string, content: Record<string, unknown>, stateKey: string | undefined, extra: Partial<PduLike>): PduLike {
+  return {
+    event_id: eventId,
     room_id: roomId,
     type,
     ...(stateKey === undefined ? {} : { state_key: stateKey }),
@@ -53,11 +48,24 @@ export function eventMaker (roomId: string, prefix: string): (type: string, send
     content,
     prev_events: ['$prev'],
     auth_events: [],
-    origin_server_ts: n,
+    origin_server_ts: ts,
     ...extra
-  })
+  }
 }
 
+/**
+ * An event maker for tests that build PDUs outside a {@link Room}: events of `roomId` whose IDs are
+ * `prefix` + a counter (also their `origin_server_ts`), with one placeholder prev event.
+ */
+export function eventMaker (roomId: string, prefix: string): (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra?: Partial<PduLike>) => PduLike {
+  let n = 0
+  return (type, sender, content, stateKey, extra = {}) => {
+    n++
+    return pdu(roomId, `${prefix}${n}`, n, type, sender, content, stateKey, extra)
+  }
+}
+
+/** A room of one version with a create event by Alice. */
 export class Room {
   readonly version: string
   readonly create: PduLike
@@ -82,18 +90,8 @@ export class Room {
 
   /** An event of this room. */
   event (type: string, sender: string, content: Record<string, unknown>, stateKey?: string, extra: Partial<PduLike> = {}): PduLike {
-    return {
-      event_id: `$e${++counter}`,
-      room_id: this.roomId,
-      type,
-      ...(stateKey === undefined ? {} : { state_key: stateKey }),
-      sender,
-      content,
-      prev_events: ['$prev'],
-      auth_events: [],
-      origin_server_ts: counter,
-      ...extra
-    }
+    counter++
+    return pdu(this.roomId, `$e${counter}`, counter, type, sender, content, stateKey, extra)
   }
 
   member (target: string, membership: string, sender = target, content: Record<string, unknown> = {}): PduLike {
