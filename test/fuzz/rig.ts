@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCode, KeyroomError } from '../../node/index.js'
-import { checkConvergence, readFinalRoom } from './final-state.js'
+import { checkConvergence, formatDag, readFinalRoom } from './final-state.js'
 import { Partition } from './network.js'
 import { InProcessNode, ProcessNode } from './nodes.js'
 import { Probe } from './probe.js'
@@ -88,6 +88,8 @@ export interface FuzzReport {
   acked: number
   /** Events some nodes accepted and others soft-failed (allowed unless `strictSoftFail`). */
   softFailSplits: Violation[]
+  /** Acknowledged events soft-failed where held, not built upon, and missing on some nodes (allowed unless `strictSoftFail`). */
+  uncarried: Violation[]
   /**
    * Set when the script meant to diverge and no episode did, because the nodes' rules refused the
    * state changes planned for it (the script's model of the room was behind the room): nothing to
@@ -148,6 +150,11 @@ class Rig {
     const finalRooms = await this.collect()
     const convergence = checkConvergence(finalRooms, this.acked, { strict: this.options.strictSoftFail === true })
     this.violations.push(...convergence.violations)
+    if (convergence.violations.length > 0 || convergence.softFailSplits.length > 0) {
+      const names = new Map(this.nodes.map(n => [n.identity.userId, n.name]))
+      this.log('the rooms\' DAG (A accepted, S soft-failed, R rejected, . not stored):')
+      for (const line of formatDag(finalRooms, names)) this.log(`  ${line}`)
+    }
     const meantToDiverge = this.options.requireDivergence !== false && this.script.actions.some(round => round.some(a => a.op === 'partition'))
     let inconclusive: string | undefined
     if (meantToDiverge && !this.episodes.some(e => e.diverged)) {
@@ -169,6 +176,7 @@ class Rig {
       totalMs: Date.now() - started,
       acked: this.acked.size,
       softFailSplits: convergence.softFailSplits,
+      uncarried: convergence.uncarried,
       ...(inconclusive === undefined ? {} : { inconclusive }),
       finalRooms,
       script: this.script,
@@ -546,6 +554,7 @@ export function formatReport (report: FuzzReport): string {
   ]
   if (report.inconclusive !== undefined) lines.push(`  inconclusive: ${report.inconclusive}`)
   if (report.softFailSplits.length > 0) lines.push(`  ${report.softFailSplits.length} event(s) accepted by some nodes and soft-failed by others (Matrix receipt check 6 is local)`)
+  for (const u of report.uncarried) lines.push(`  uncarried: ${u.detail}`)
   for (const v of report.violations) lines.push(`  ✗ ${v.invariant}: ${v.detail}`)
   if (!report.ok) {
     lines.push(`  reproduce: npm run fuzz -- --seed ${report.seed} --nodes ${report.nodes} --rounds ${report.rounds}${report.mode === 'process' ? ' --processes' : ''}`)
