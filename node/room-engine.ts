@@ -26,7 +26,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, stateMapKey
+  ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, passesInState, stateMapKey
 } from '../protocols/core/index.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
@@ -123,6 +123,19 @@ const textEncoder = new TextEncoder()
 
 /** Departed members' ancestry walks kept at once (each holds the IDs of the ancestors it has met). */
 const MAX_DEPARTED_WALKS = 16
+/** Whether two state maps are the same. */
+function sameState (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false
+  for (const [key, id] of a) if (b.get(key) !== id) return false
+  return true
+}
+
+/** Events read at most when an accepted event supersedes heads behind soft-failed prev events. */
+const SUPERSEDED_WALK_EVENTS = 256
+/** Events without state looked back through at most, behind a head that may be retired. */
+const NO_STATE_WALK_STEPS = 8
+/** Heads rechecked at most when a state event is accepted (beyond that, a room is left as it is). */
+const MAX_RECHECKED_HEADS = 8
 
 function storeDecision (decision: CoreDecision): Decision {
   switch (decision.outcome) {
@@ -162,6 +175,8 @@ export class RoomEngine {
   readonly #queues = new Map<string, SerialQueue>()
   /** Writes not yet durable, by event ID (see the module comment). */
   readonly #recent = new Map<string, Recent>()
+  /** Heads that failed the room's rules in its current state once (see `#retireOutdatedHeads`). */
+  readonly #outdated = new Lru<true>(1024)
   /** Per room, the promise of its last write (settled, never rejecting). */
   readonly #lastWrite = new Map<string, Promise<void>>()
   /**
@@ -350,6 +365,130 @@ export class RoomEngine {
     return out
   }
 
+  /**
+   * The heads an accepted event supersedes: its prev events and, behind any prev event that was
+   * soft-failed or rejected here (which therefore never replaced its own prev events as a head),
+   * the prev events of that one, on up through further soft-failed or rejected events (Synapse
+   * does the same). Without this, an accepted event whose only child was soft-failed would stay a
+   * head after a later accepted event was built past it, and this node alone would keep resolving
+   * the room's state over that old branch. The walk reads at most {@link SUPERSEDED_WALK_EVENTS}.
+   */
+  async #supersededHeads (view: RoomView, prevEvents: readonly string[]): Promise<ReadonlySet<string>> {
+    const out = new Set(prevEvents)
+    const heads = new Set(view.heads)
+    let frontier = prevEvents.filter(id => !heads.has(id))
+    let budget = SUPERSEDED_WALK_EVENTS
+    while (frontier.length > 0 && budget > 0) {
+      const next: string[] = []
+      for (const id of frontier) {
+        if (budget-- <= 0) break
+        const known = await this.#decidedEvent(id)
+        if (known === undefined || known.decision === 'accepted') continue
+        for (const prev of known.prevEvents) {
+          if (!out.has(prev)) {
+            out.add(prev)
+            if (!heads.has(prev)) next.push(prev)
+          }
+        }
+      }
+      frontier = next
+    }
+    return out
+  }
+
+  /**
+   * After a state event (`newHead`) is accepted while the room has several heads (`all`; `states`:
+   * each head's state after; `current`: their resolution), retires the older heads that went out of
+   * date: a retired head is no longer a head (not built upon, its state no longer resolved into
+   * the room's) but stays accepted and shown. A head goes out of date in two steps:
+   * 1. it fails the room's rules in the current state — a node that learnt of the other branches
+   *    first soft-failed it (say, a message its sender wrote while being removed). It is noted
+   *    (in memory) and stays a head for now: while its state changes nothing, the next event
+   *    merges it and brings it to the nodes that missed it, as in Matrix;
+   * 2. a noted head is retired once its state changes what the other heads resolve to while its
+   *    branch holds no state of its own (only events without state on top of an event another
+   *    head descends from). Its state is then just the room's as it was before a concurrent
+   *    change, and state resolution orders power events by the auth graph, not by the room's
+   *    history: resolving that old state again over what followed can undo a removal (a state
+   *    reset) that the nodes which soft-failed the head never see, and that would split the
+   *    room's state for good. A branch with state of its own stays a head: the next event merges
+   *    it, so the nodes that missed it receive it.
+   * Rooms with more than {@link MAX_RECHECKED_HEADS} heads are left as they are.
+   */
+  async #retireOutdatedHeads (
+    view: RoomView, all: readonly string[], states: ReadonlyMap<string, ReadonlyMap<string, string>>, newHead: string, current: Map<string, string>
+  ): Promise<{ heads: string[], current: Map<string, string> }> {
+    const heads = [...states.keys()]
+    if (heads.length > MAX_RECHECKED_HEADS || heads.length !== all.length) return { heads: [...all], current }
+    const retired = new Set<string>()
+    for (const head of heads) {
+      if (head === newHead) continue
+      if (!this.#outdated.has(head)) {
+        const event = await this.#eventOf(view, head)
+        if (event === undefined || passesInState(event, { roomVersion: view.roomVersion, eventId: head, state: view.lookup(current) }).ok) continue
+        this.#outdated.set(head, true)
+      }
+      const otherHeads = heads.filter(h => h !== head)
+      const others = otherHeads.map(h => states.get(h)!)
+      if (sameState(current, others.length === 1 ? others[0]! : view.resolve(others))) continue
+      if (await this.#carriesNoState(view, head, otherHeads)) retired.add(head)
+    }
+    if (retired.size === 0) return { heads, current }
+    for (const head of retired) this.#outdated.delete(head)
+    const kept = heads.filter(h => !retired.has(h))
+    return { heads: kept, current: kept.length === 1 ? new Map(states.get(kept[0]!)!) : view.resolve(kept.map(h => states.get(h)!)) }
+  }
+
+  /**
+   * Whether `head`'s branch holds no state of its own: back from it, through events that set no
+   * state and have one prev event each, lies an event that another head descends from (so the
+   * head's state is an older state of the room, not news). Looks at most
+   * {@link NO_STATE_WALK_STEPS} events back, each time reading at most
+   * {@link SUPERSEDED_WALK_EVENTS} events behind the other heads; `false` when it cannot tell.
+   */
+  async #carriesNoState (view: RoomView, head: string, otherHeads: readonly string[]): Promise<boolean> {
+    let id = head
+    for (let step = 0; step < NO_STATE_WALK_STEPS; step++) {
+      const event = await this.#eventOf(view, id)
+      if (event === undefined || typeof event.state_key === 'string' || event.prev_events.length !== 1) return false
+      id = event.prev_events[0]!
+      if (await this.#descendsFrom(otherHeads, id, SUPERSEDED_WALK_EVENTS)) return true
+    }
+    return false
+  }
+
+  /** Whether one of `heads` descends from `ancestor`, walking back at most `budget` events. */
+  async #descendsFrom (heads: readonly string[], ancestor: string, budget: number): Promise<boolean> {
+    const seen = new Set<string>()
+    const stack = [...heads]
+    while (stack.length > 0 && budget-- > 0) {
+      const id = stack.pop()!
+      if (id === ancestor) return true
+      if (seen.has(id)) continue
+      seen.add(id)
+      const known = await this.#decidedEvent(id)
+      if (known !== undefined) stack.push(...known.prevEvents)
+    }
+    return false
+  }
+
+  /** A stored (or in-flight) event's decision and prev events. */
+  async #decidedEvent (eventId: string): Promise<{ decision: Decision['kind'], prevEvents: readonly string[] } | undefined> {
+    const recent = this.#recent.get(eventId)
+    if (recent !== undefined) return { decision: recent.decision, prevEvents: recent.served.prevEvents }
+    const stored = await this.#store.getEvent(eventId)
+    if (stored === undefined) return undefined
+    return { decision: stored.decision.kind, prevEvents: this.#cacheServed(stored).prevEvents }
+  }
+
+  /** A room event by ID: the view's state events, else the served-event cache or the store. */
+  async #eventOf (view: RoomView, eventId: string): Promise<RoomEvent | undefined> {
+    const state = view.getEvent(eventId)
+    if (state !== undefined) return state
+    const served = await this.#servedEvent(eventId)
+    return served === undefined ? undefined : parseJson(served.bytes) as RoomEvent
+  }
+
   async #stateAfter (eventId: string): Promise<ReadonlyMap<string, string> | undefined> {
     const recent = this.#recent.get(eventId)
     if (recent !== undefined) return recent.state
@@ -493,8 +632,8 @@ export class RoomEngine {
     let heads = view.heads
     let current: Map<string, string> | undefined
     if (decision.kind === 'accepted' && stateAfter !== undefined) {
-      const prevSet = new Set(event.prev_events)
-      heads = [...view.heads.filter(h => !prevSet.has(h)), eventId].sort(compareCodePoints)
+      const superseded = await this.#supersededHeads(view, event.prev_events)
+      heads = [...view.heads.filter(h => !superseded.has(h)), eventId].sort(compareCodePoints)
       const replacedOneHead = event.prev_events.length === 1 && view.heads.includes(event.prev_events[0]!)
       if (heads.length === 1) {
         current = new Map(stateAfter)
@@ -502,12 +641,13 @@ export class RoomEngine {
         // A non-state event on one head: the heads' states are the same multiset as before.
         current = view.current
       } else {
-        const states: Array<ReadonlyMap<string, string>> = []
+        const states = new Map<string, ReadonlyMap<string, string>>()
         for (const head of heads) {
           const state = head === eventId ? stateAfter : await this.#stateAfter(head)
-          if (state !== undefined) states.push(state)
+          if (state !== undefined) states.set(head, state)
         }
-        current = view.resolve(states)
+        current = view.resolve([...states.values()])
+        if (key !== undefined) ({ heads, current } = await this.#retireOutdatedHeads(view, heads, states, eventId, current))
       }
     }
 

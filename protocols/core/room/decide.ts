@@ -90,3 +90,32 @@ export function decide (event: RoomEvent, context: DecideContext): Decision {
   }
   return { outcome: 'accepted' }
 }
+
+/** What {@link passesInState} needs. */
+export interface StateCheckContext {
+  roomVersion?: string
+  eventId?: string
+  /** The state to judge the event in. */
+  state: AuthStateLookup
+  /** Judges the signing device at this time (as the soft-fail check does); omitted: at the event's own time. */
+  now?: number
+  attestations?: AttestationCache
+}
+
+/**
+ * Whether an event passes the room's rules in a given state — the check of {@link decide}'s step 6
+ * against any state. A node uses it to ask whether an event it accepted earlier would be
+ * soft-failed by a node that learnt of a concurrent branch first.
+ */
+export function passesInState (event: RoomEvent, context: StateCheckContext): { ok: true } | { ok: false, rule: string } {
+  const roomVersion = context.roomVersion ?? KEYROOM_ROOM_VERSION
+  const rules = roomVersionRules(roomVersion)
+  const parsed = parsePdu(event, context.eventId ?? eventIdFor(event, roomVersion))
+  if (!parsed.ok) return { ok: false, rule: `malformed: ${parsed.reason}` }
+  const options = {
+    ...(context.attestations === undefined ? {} : { attestations: context.attestations }),
+    ...(context.now === undefined ? {} : { now: context.now })
+  }
+  const result = checkRoomAuth(rules, parsed.pdu, context.state, options)
+  return result.ok ? { ok: true } : { ok: false, rule: result.rule }
+}

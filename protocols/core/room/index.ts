@@ -23,8 +23,8 @@ export {
   checkRoomAuth, keyroomMatrixOverride, keyroomAuthHooks, checkKeyroomAuthEvents, authStateOfAuthEvents, pduOf, authLookupOf
 } from './room-auth.js'
 export type { SignedPdu, RoomAuthOptions } from './room-auth.js'
-export { decide } from './decide.js'
-export type { Decision, DecideContext } from './decide.js'
+export { decide, passesInState } from './decide.js'
+export type { Decision, DecideContext, StateCheckContext } from './decide.js'
 export {
   buildEvent, signingDeviceId, causeOfMembership, buildCreateRoom, buildInvite, buildJoin, buildLeave, buildKick, buildBan,
   buildUnban, membershipProof, buildPowerLevels, buildJoinRules, buildName, buildTopic, buildInviteLink,
