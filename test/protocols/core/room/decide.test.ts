@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRevocation } from '../../../../protocols/core/identity/index.js'
 import {
-  RoomState, authLookupOf, buildBan, buildDeviceAttestation, buildDeviceRevocation, buildEvent, buildInvite, buildJoin, buildMessage, decide
+  RoomState, authLookupOf, buildBan, buildDeviceAttestation, buildDeviceRevocation, buildEvent, buildInvite, buildJoin, buildMessage, decide, passesInState
 } from '../../../../protocols/core/room/index.js'
 import { T0, TestRoom, alice, bob, carol, deviceIdOf, resign, user } from './fixtures.js'
 
@@ -114,5 +114,24 @@ describe('decide: soft-failed against the current state', () => {
     const broken = { ...message.event, content: 'not an object' } as never
     expect(decide(broken, { eventId: message.eventId, getEvent: room.getEvent, stateBefore: authLookupOf(room.state), now: T0 }))
       .toMatchObject({ outcome: 'rejected', against: 'event' })
+  })
+})
+
+describe('passesInState', () => {
+  it('judges an event in any given state: a member\'s message passes while the member is in, fails once banned', () => {
+    const room = new TestRoom()
+    room.inviteAndJoin(alice, bob)
+    const message = buildMessage(bob.device, room.ctx(), { ...room.ts(), body: 'hi' })
+    const whileIn = room.state.clone()
+    room.add(buildBan(alice.device, room.ctx(), { ...room.ts(), target: bob.userId }))
+    expect(passesInState(message.event, { eventId: message.eventId, state: authLookupOf(whileIn) })).toEqual({ ok: true })
+    expect(passesInState(message.event, { state: authLookupOf(room.state) })).toMatchObject({ ok: false, rule: expect.stringMatching(/not joined/) })
+  })
+
+  it('refuses a malformed event with a rule, without throwing', () => {
+    const room = new TestRoom()
+    const message = buildMessage(alice.device, room.ctx(), { ...room.ts(), body: 'hi' })
+    const broken = { ...message.event, prev_events: 'not a list' } as unknown as typeof message.event
+    expect(passesInState(broken, { eventId: message.eventId, state: authLookupOf(room.state) })).toMatchObject({ ok: false, rule: expect.stringMatching(/^malformed/) })
   })
 })
