@@ -376,18 +376,16 @@ export class RoomEngine {
   async #supersededHeads (view: RoomView, prevEvents: readonly string[]): Promise<ReadonlySet<string>> {
     const out = new Set(prevEvents)
     const heads = new Set(view.heads)
-    let frontier = prevEvents.filter(id => !heads.has(id))
+    let frontier = prevEvents.filter(id => !heads.has(id) && view.notAccepted(id))
     let budget = SUPERSEDED_WALK_EVENTS
     while (frontier.length > 0 && budget > 0) {
       const next: string[] = []
       for (const id of frontier) {
         if (budget-- <= 0) break
-        const known = await this.#decidedEvent(id)
-        if (known === undefined || known.decision === 'accepted') continue
-        for (const prev of known.prevEvents) {
+        for (const prev of await this.#prevEventsOf(id) ?? []) {
           if (!out.has(prev)) {
             out.add(prev)
-            if (!heads.has(prev)) next.push(prev)
+            if (!heads.has(prev) && view.notAccepted(prev)) next.push(prev)
           }
         }
       }
@@ -395,6 +393,7 @@ export class RoomEngine {
     }
     return out
   }
+
 
   /**
    * After a state event (`newHead`) is accepted while the room has several heads (`all`; `states`:
@@ -466,20 +465,16 @@ export class RoomEngine {
       if (id === ancestor) return true
       if (seen.has(id)) continue
       seen.add(id)
-      const known = await this.#decidedEvent(id)
-      if (known !== undefined) stack.push(...known.prevEvents)
+      stack.push(...await this.#prevEventsOf(id) ?? [])
     }
     return false
   }
 
-  /** A stored (or in-flight) event's decision and prev events. */
-  async #decidedEvent (eventId: string): Promise<{ decision: Decision['kind'], prevEvents: readonly string[] } | undefined> {
-    const recent = this.#recent.get(eventId)
-    if (recent !== undefined) return { decision: recent.decision, prevEvents: recent.served.prevEvents }
-    const stored = await this.#store.getEvent(eventId)
-    if (stored === undefined) return undefined
-    return { decision: stored.decision.kind, prevEvents: this.#cacheServed(stored).prevEvents }
+  /** A stored (or in-flight) event's prev events. */
+  async #prevEventsOf (eventId: string): Promise<readonly string[] | undefined> {
+    return (await this.#servedEvent(eventId))?.prevEvents
   }
+
 
   /** A room event by ID: the view's state events, else the served-event cache or the store. */
   async #eventOf (view: RoomView, eventId: string): Promise<RoomEvent | undefined> {

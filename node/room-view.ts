@@ -48,6 +48,7 @@ export class RoomView {
   maxDepth = 0
   readonly #stateEvents = new Map<string, RoomEvent>()
   readonly #rejected = new Set<string>()
+  readonly #softFailed = new Set<string>()
 
   constructor (init: RoomViewInit) {
     this.roomId = init.roomId
@@ -64,10 +65,16 @@ export class RoomView {
   /** Whether a stored event of the room was rejected. */
   readonly isRejected = (eventId: string): boolean => this.#rejected.has(eventId)
 
-  /** Records a stored event: state events are kept for the core; rejections are remembered. */
+  /** Whether a stored event of the room was soft-failed or rejected (not accepted). */
+  notAccepted (eventId: string): boolean {
+    return this.#rejected.has(eventId) || this.#softFailed.has(eventId)
+  }
+
+  /** Records a stored event: state events are kept for the core; rejections and soft failures are remembered. */
   remember (eventId: string, event: RoomEvent, decision: DecisionKind): void {
     if (event.depth > this.maxDepth) this.maxDepth = event.depth
     if (decision === 'rejected') this.#rejected.add(eventId)
+    else if (decision === 'soft-failed') this.#softFailed.add(eventId)
     if (typeof event.state_key === 'string') {
       this.#stateEvents.set(eventId, event)
       // Lets the verifier retry chains that were waiting for this event.
