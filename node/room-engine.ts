@@ -382,7 +382,7 @@ export class RoomEngine {
       const next: string[] = []
       for (const id of frontier) {
         if (budget-- <= 0) break
-        for (const prev of await this.#prevEventsOf(id) ?? []) {
+        for (const prev of await this.#prevEventsOf(view, id) ?? []) {
           if (!out.has(prev)) {
             out.add(prev)
             if (!heads.has(prev) && view.notAccepted(prev)) next.push(prev)
@@ -451,13 +451,13 @@ export class RoomEngine {
       const event = await this.#eventOf(view, id)
       if (event === undefined || typeof event.state_key === 'string' || event.prev_events.length !== 1) return false
       id = event.prev_events[0]!
-      if (await this.#descendsFrom(otherHeads, id, SUPERSEDED_WALK_EVENTS)) return true
+      if (await this.#descendsFrom(view, otherHeads, id, SUPERSEDED_WALK_EVENTS)) return true
     }
     return false
   }
 
   /** Whether one of `heads` descends from `ancestor`, walking back at most `budget` events. */
-  async #descendsFrom (heads: readonly string[], ancestor: string, budget: number): Promise<boolean> {
+  async #descendsFrom (view: RoomView, heads: readonly string[], ancestor: string, budget: number): Promise<boolean> {
     const seen = new Set<string>()
     const stack = [...heads]
     while (stack.length > 0 && budget-- > 0) {
@@ -465,14 +465,17 @@ export class RoomEngine {
       if (id === ancestor) return true
       if (seen.has(id)) continue
       seen.add(id)
-      stack.push(...await this.#prevEventsOf(id) ?? [])
+      stack.push(...await this.#prevEventsOf(view, id) ?? [])
     }
     return false
   }
 
-  /** A stored (or in-flight) event's prev events. */
-  async #prevEventsOf (eventId: string): Promise<readonly string[] | undefined> {
-    return (await this.#servedEvent(eventId))?.prevEvents
+  /**
+   * An event's prev events: from the view's state events (which hold the event being committed),
+   * else the stored (or in-flight) event.
+   */
+  async #prevEventsOf (view: RoomView, eventId: string): Promise<readonly string[] | undefined> {
+    return view.getEvent(eventId)?.prev_events ?? (await this.#servedEvent(eventId))?.prevEvents
   }
 
 

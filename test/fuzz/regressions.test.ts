@@ -131,6 +131,22 @@ describe('head regressions (a node kept resolving the room over a branch the oth
       [{ op: 'heal' }]
     ]))
   }, 90_000)
+
+  // Seed 142 (3 nodes, 6 rounds; shrunk to this): n2 writes while n1 (power 100) kicks it, so on
+  // n2 its message stays a head beside the kick; n0, the creator, then raises n2 to 100 on the
+  // kick's branch. Resolving the message's state (n2 joined) with the new one orders the
+  // creator's power event before n1's kick, which then fails: n2 alone saw itself joined again,
+  // for good. Fixed: a head that fails the rules in the current state and carries no state of its
+  // own is retired once it would change the resolved state — including when the head beside it is
+  // the event being committed (the order a loaded machine produced; test/node/room-engine.test.ts
+  // pins that order without a network).
+  it('seed 142 — a message written while being kicked is retired as a head: no state reset on its writer', async () => {
+    expectOk(await replayWithStops(142, [
+      [{ op: 'power', node: 0, target: 1, level: 100 }, { op: 'stop', node: 0 }, { op: 'send', node: 2, body: 'r0.0 n2' }, { op: 'kick', node: 1, target: 2 }],
+      [{ op: 'start', node: 0 }, { op: 'send', node: 1, body: 'r1.2 n1' }, { op: 'send', node: 0, body: 'r1.3 n0' }],
+      [{ op: 'power', node: 0, target: 2, level: 100 }, { op: 'topic', node: 2, topic: 'r5 side 0 by n2' }, { op: 'power', node: 0, target: 1, level: 100 }, { op: 'send', node: 2, body: 'r5.2 n2' }]
+    ]))
+  }, 90_000)
 })
 
 describe('rejoin regressions (found while bringing fuzzed nodes back into the room)', () => {

@@ -9,7 +9,7 @@ import { checkedFromBuilt } from '../../node/ingest-checks.js'
 import { RoomEngine } from '../../node/room-engine.js'
 import { headContext } from './engine-fixtures.js'
 import {
-  TypedEventTarget, buildBan, buildCreateRoom, buildInvite, buildJoin, buildMessage, canonicalJsonBytes, deviceKeyPair, scenarioSeed,
+  TypedEventTarget, buildBan, buildCreateRoom, buildInvite, buildJoin, buildKick, buildMessage, buildPowerLevels, canonicalJsonBytes, deviceKeyPair, scenarioSeed,
   scenarioUser, signEventWithId
 } from '../../node/index.js'
 import { createMemoryStore } from '../../store/index.js'
@@ -217,5 +217,41 @@ describe('room engine: a parent still on its way', () => {
     expect(requests).toEqual([])
     expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toEqual([parent.eventId, child.eventId])
     await engine.stop()
+  })
+})
+
+describe('room engine: heads that went out of date', () => {
+  // Seed 142 (fuzzer), in the arrival order that a loaded machine produced: carol writes while bob
+  // (power 100) kicks her; the node takes carol's message first, so it stays a head next to the
+  // kick. Then alice, the creator, raises carol to 100 on bob's branch. Resolving the old head's
+  // state (carol joined) with the new one orders the creator's power event before bob's kick, which
+  // then fails: a state reset that the nodes which soft-failed carol's message never see. The old
+  // head must be retired. It was not when the new power event was the only other head: its prev
+  // events were read from the store, where the event being committed is not yet.
+  it('a head that fails the current state and carries no state of its own is retired when the event beside it is the one being committed', async () => {
+    const { engine, store, roomId, ctx } = await setup()
+    const add = async (built: IdentifiedEvent): Promise<void> => { expect(await engine.receive(checkedFromBuilt(built), peer)).toMatchObject({ status: 'stored' }) }
+    await add(buildInvite(alice.device, await ctx(), { originServerTs: T0 + 10, target: bob.userId }))
+    await add(buildJoin(bob.device, await ctx(), { originServerTs: T0 + 11, via: { kind: 'invite' } }))
+    await add(buildInvite(alice.device, await ctx(), { originServerTs: T0 + 12, target: carol.userId }))
+    await add(buildJoin(carol.device, await ctx(), { originServerTs: T0 + 13, via: { kind: 'invite' } }))
+    await add(buildPowerLevels(alice.device, await ctx(), { originServerTs: T0 + 14, content: { users: { [bob.userId]: 100 } } }))
+    const fork = await ctx()
+    const written = buildMessage(carol.device, fork, { originServerTs: T0 + 20, body: 'while being kicked' })
+    const kick = buildKick(bob.device, fork, { originServerTs: T0 + 21, target: carol.userId })
+    await add(written)
+    await add(kick)
+    expect([...(await store.getHeads(roomId))].sort()).toEqual([written.eventId, kick.eventId].sort())
+    const afterKick = { ...(await ctx()), prevEvents: [kick.eventId], depth: kick.event.depth + 1 }
+    const reply = buildMessage(bob.device, afterKick, { originServerTs: T0 + 22, body: 'bye' })
+    await add(reply)
+    const raise = buildPowerLevels(alice.device, { ...afterKick, prevEvents: [reply.eventId], depth: reply.event.depth + 1 }, {
+      originServerTs: T0 + 23, content: { users: { [bob.userId]: 100, [carol.userId]: 100 } }
+    })
+    await add(raise)
+    expect(await store.getHeads(roomId)).toEqual([raise.eventId])
+    expect((await engine.members(roomId)).find(m => m.userId === carol.userId)?.membership).toBe('leave')
+    // Still accepted and shown: retiring a head only stops resolving the room over it.
+    expect((await engine.messages(roomId, { limit: 10 })).map(m => m.eventId)).toContain(written.eventId)
   })
 })
