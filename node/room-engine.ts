@@ -403,7 +403,9 @@ export class RoomEngine {
    * 1. it fails the room's rules in the current state — a node that learnt of the other branches
    *    first soft-failed it (say, a message its sender wrote while being removed). It is noted
    *    (in memory) and stays a head for now: while its state changes nothing, the next event
-   *    merges it and brings it to the nodes that missed it, as in Matrix;
+   *    merges it and brings it to the nodes that missed it, as in Matrix. A head not noted (the
+   *    node restarted since, say) is judged when its state changes the resolution, in the state
+   *    the other heads resolve to: what a node that never held it judges it by;
    * 2. a noted head is retired once its state changes what the other heads resolve to while its
    *    branch holds no state of its own (only events without state on top of an event another
    *    head descends from). Its state is then just the room's as it was before a concurrent
@@ -420,16 +422,24 @@ export class RoomEngine {
     const heads = [...states.keys()]
     if (heads.length > MAX_RECHECKED_HEADS || heads.length !== all.length) return { heads: [...all], current }
     const retired = new Set<string>()
+    const passes = async (head: string, state: ReadonlyMap<string, string>): Promise<boolean> => {
+      const event = await this.#eventOf(view, head)
+      return event === undefined || passesInState(event, { roomVersion: view.roomVersion, eventId: head, state: view.lookup(state) }).ok
+    }
     for (const head of heads) {
       if (head === newHead) continue
-      if (!this.#outdated.has(head)) {
-        const event = await this.#eventOf(view, head)
-        if (event === undefined || passesInState(event, { roomVersion: view.roomVersion, eventId: head, state: view.lookup(current) }).ok) continue
+      let noted = this.#outdated.has(head)
+      if (!noted && !await passes(head, current)) {
         this.#outdated.set(head, true)
+        noted = true
       }
       const otherHeads = heads.filter(h => h !== head)
       const others = otherHeads.map(h => states.get(h)!)
-      if (sameState(current, others.length === 1 ? others[0]! : view.resolve(others))) continue
+      const withoutHead = others.length === 1 ? others[0]! : view.resolve(others)
+      if (sameState(current, withoutHead)) continue
+      // Not noted (say, the node restarted since): a node that never held the head judges it in
+      // the state without it.
+      if (!noted && await passes(head, withoutHead)) continue
       if (await this.#carriesNoState(view, head, otherHeads)) retired.add(head)
     }
     if (retired.size === 0) return { heads, current }
