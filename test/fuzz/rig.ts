@@ -230,18 +230,19 @@ class Rig {
     const a = this.nodes[0]!
     const userId = node.identity.userId
     await waitUntil(async () => (await a.knownUsers()).includes(userId), options.timeout, `n0 met ${node.name}'s user`)
-    const membership = (await a.members(this.roomId)).find(m => m.userId === userId)?.membership
-    const own = await node.members(this.roomId).then(ms => ms.find(m => m.userId === userId)?.membership, () => 'unknown room')
-    this.log(`bring in ${node.name}: n0 says ${membership ?? '-'}, ${node.name} says ${own ?? '-'}`)
+    const membershipAtN0 = async (): Promise<string | undefined> => (await a.members(this.roomId)).find(m => m.userId === userId)?.membership
+    const own = async (): Promise<string | undefined> => await node.members(this.roomId).then(ms => ms.find(m => m.userId === userId)?.membership, () => 'unknown room')
+    let membership = await membershipAtN0()
+    this.log(`bring in ${node.name}: n0 says ${membership ?? '-'}, ${node.name} says ${await own() ?? '-'}`)
     if (membership === 'join') {
       // Joined in the room's state, though the node may hold a removal that lost state resolution
       // (the remover was banned or demoted concurrently): it must find out by itself, in bounded
-      // time (the node takes a second look after a removal).
-      if (own !== 'join') {
-        await waitUntil(async () => (await node.members(this.roomId).catch(() => [])).some(m => m.userId === userId && m.membership === 'join'),
-          options.timeout, `${node.name} learns that its removal was overturned`, 200)
-      }
-      return
+      // time (the node takes a second look after a removal). Or n0 has not decided the node's
+      // own leave yet (n0 restarted and is fetching its parents): then n0 stops saying `join`.
+      await waitUntil(async () => (await own()) === 'join' || (membership = await membershipAtN0()) !== 'join',
+        options.timeout, `${node.name} learns that its removal was overturned`, 200)
+      if (membership === 'join') return
+      this.log(`bring in ${node.name}: n0 now says ${membership ?? '-'}`)
     }
     if (membership === 'ban') this.acked.set(await a.unban(this.roomId, userId), `final unban of ${node.name}`)
     this.acked.set(await a.invite(this.roomId, userId), `invite of ${node.name}`)
