@@ -26,7 +26,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, passesInState, stateMapKey
+  BinaryHeap, ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, passesInState, stateMapKey
 } from '../protocols/core/index.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
@@ -130,10 +130,52 @@ function sameState (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, strin
   return true
 }
 
+/**
+ * The ancestors of some tips, learnt lazily, deepest first, only as deep as the questions so far
+ * needed (an ancestor is shallower than its descendants: keyroom.dag.4), reading at most `budget`
+ * events.
+ */
+class BoundedAncestors {
+  readonly #read: (eventId: string) => Promise<RoomEvent | undefined>
+  readonly #seen: Set<string>
+  readonly #frontier = new BinaryHeap<{ eventId: string, depth: number }>((a, b) => b.depth - a.depth)
+  #pending: string[]
+  #budget: number
+
+  constructor (tips: readonly string[], read: (eventId: string) => Promise<RoomEvent | undefined>, budget: number) {
+    this.#read = read
+    this.#seen = new Set(tips)
+    this.#pending = [...tips]
+    this.#budget = budget
+  }
+
+  /** Whether `eventId` is a tip or an ancestor of one; `undefined` when the budget ran out first or it is not stored. */
+  async includes (eventId: string): Promise<boolean | undefined> {
+    if (this.#seen.has(eventId)) return true
+    const target = await this.#read(eventId)
+    if (target === undefined) return undefined
+    for (const id of this.#pending.splice(0)) {
+      const event = await this.#read(id)
+      if (event !== undefined) this.#frontier.push({ eventId: id, depth: event.depth })
+    }
+    for (let top = this.#frontier.peek(); top !== undefined && top.depth > target.depth; top = this.#frontier.peek()) {
+      if (this.#budget-- <= 0) return undefined
+      this.#frontier.pop()
+      for (const prev of (await this.#read(top.eventId))?.prev_events ?? []) {
+        if (this.#seen.has(prev)) continue
+        this.#seen.add(prev)
+        const event = await this.#read(prev)
+        if (event !== undefined) this.#frontier.push({ eventId: prev, depth: event.depth })
+      }
+    }
+    return this.#seen.has(eventId)
+  }
+}
+
 /** Events read at most when an accepted event supersedes heads behind soft-failed prev events. */
 const SUPERSEDED_WALK_EVENTS = 256
-/** Events without state looked back through at most, behind a head that may be retired. */
-const NO_STATE_WALK_STEPS = 8
+/** Events of a head's own branch read at most, to tell that the branch sets no state. */
+const NO_STATE_WALK_STEPS = 16
 /** Heads rechecked at most when a state event is accepted (beyond that, a room is left as it is). */
 const MAX_RECHECKED_HEADS = 8
 
@@ -449,35 +491,29 @@ export class RoomEngine {
   }
 
   /**
-   * Whether `head`'s branch holds no state of its own: back from it, through events that set no
-   * state and have one prev event each, lies an event that another head descends from (so the
-   * head's state is an older state of the room, not news). Looks at most
-   * {@link NO_STATE_WALK_STEPS} events back, each time reading at most
-   * {@link SUPERSEDED_WALK_EVENTS} events behind the other heads; `false` when it cannot tell.
+   * Whether `head`'s branch holds no state of its own: every event back from it (through
+   * `prev_events`) that no other head descends from sets no state — the head's state is then an
+   * older state of the room, not news. Reads at most {@link NO_STATE_WALK_STEPS} events of the
+   * branch and {@link SUPERSEDED_WALK_EVENTS} events behind the other heads (deepest first, only
+   * as deep as the branch needs); `false` when it cannot tell.
    */
   async #carriesNoState (view: RoomView, head: string, otherHeads: readonly string[]): Promise<boolean> {
-    let id = head
-    for (let step = 0; step < NO_STATE_WALK_STEPS; step++) {
-      const event = await this.#eventOf(view, id)
-      if (event === undefined || typeof event.state_key === 'string' || event.prev_events.length !== 1) return false
-      id = event.prev_events[0]!
-      if (await this.#descendsFrom(view, otherHeads, id, SUPERSEDED_WALK_EVENTS)) return true
+    const shared = new BoundedAncestors(otherHeads, async (id) => await this.#eventOf(view, id), SUPERSEDED_WALK_EVENTS)
+    const seen = new Set<string>([head])
+    const branch = [head]
+    for (let read = 0; branch.length > 0; read++) {
+      if (read >= NO_STATE_WALK_STEPS) return false
+      const event = await this.#eventOf(view, branch.pop()!)
+      if (event === undefined || typeof event.state_key === 'string') return false
+      for (const prev of event.prev_events) {
+        if (seen.has(prev)) continue
+        seen.add(prev)
+        const answer = await shared.includes(prev)
+        if (answer === undefined) return false
+        if (!answer) branch.push(prev)
+      }
     }
-    return false
-  }
-
-  /** Whether one of `heads` descends from `ancestor`, walking back at most `budget` events. */
-  async #descendsFrom (view: RoomView, heads: readonly string[], ancestor: string, budget: number): Promise<boolean> {
-    const seen = new Set<string>()
-    const stack = [...heads]
-    while (stack.length > 0 && budget-- > 0) {
-      const id = stack.pop()!
-      if (id === ancestor) return true
-      if (seen.has(id)) continue
-      seen.add(id)
-      stack.push(...await this.#prevEventsOf(view, id) ?? [])
-    }
-    return false
+    return true
   }
 
   /**

@@ -143,6 +143,25 @@ describe('head regressions (a node kept resolving the room over a branch the oth
   }, 90_000)
 })
 
+describe('head regressions after a restart', () => {
+  // Seed 171 (3 nodes, 6 rounds): n2, restarted, writes on two old heads while n1 (power 100)
+  // bans it; n0 takes n2's message, notes it as out of date when the ban arrives, and restarts
+  // (the note is gone). n1 then raises n2 to 100: resolving n2's old head with that orders the
+  // power event before the ban, which fails — n0 alone saw n2 joined again. The head's branch is
+  // one event with two prev events, which the rule did not look through. Fixed: a head not noted
+  // is judged in the state without it, and the branch walk follows every prev event.
+  it('seed 171 — a banned member\'s message on two old heads is retired on a restarted node', async () => {
+    expectOk(await replayWithStops(171, [
+      [{ op: 'power', node: 0, target: 1, level: 100 }, { op: 'send', node: 2, body: 'r0.0 n2' }, { op: 'send', node: 2, body: 'r0.1 n2' }],
+      [{ op: 'partition', groups: [[0], [1, 2]] }, { op: 'topic', node: 0, topic: 'r1 side 0 by n0' }, { op: 'topic', node: 1, topic: 'r1 side 1 by n1' }, { op: 'stop', node: 2 }, { op: 'send', node: 0, body: 'r1.0 n0' }, { op: 'topic', node: 0, topic: 'r1.1 by n0' }],
+      [{ op: 'heal' }, { op: 'start', node: 2 }, { op: 'send', node: 2, body: 'r2.0 n2' }, { op: 'send', node: 1, body: 'r2.1 n1' }, { op: 'ban', node: 1, target: 2 }, { op: 'unban', node: 0, target: 2 }],
+      [{ op: 'stop', node: 0 }],
+      [],
+      [{ op: 'start', node: 0 }, { op: 'send', node: 1, body: 'r5.1 n1' }, { op: 'invite', node: 0, target: 2 }, { op: 'send', node: 1, body: 'r5.3 n1' }, { op: 'power', node: 1, target: 2, level: 100 }]
+    ]))
+  }, 90_000)
+})
+
 describe('rig regressions', () => {
   // Seed 159 (3 nodes, 6 rounds): n1 leaves right after n0 restarts. n0 takes a few hundred ms to
   // decide the leave (it fetches the leave's parents first), and the rig, bringing n1 back, read

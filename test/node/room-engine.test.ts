@@ -234,11 +234,14 @@ describe('room engine: heads that went out of date', () => {
   // head must be retired. It was not when the new power event was the only other head: its prev
   // events were read from the store, where the event being committed is not yet.
   // Restarted: the note that the head failed the current state (kept in memory) is gone when the
-  // power event arrives; the head is judged in the state without it instead.
+  // power event arrives; the head is judged in the state without it instead. Merged (seed 171):
+  // carol's message and the kick both follow two concurrent messages, so the head's branch is one
+  // event with two prev events, each an ancestor of the other head.
   it.each([
-    ['', false],
-    [', also after a restart between the kick and the power event', true]
-  ])('a head that fails the current state and carries no state of its own is retired when the event beside it is the one being committed%s', async (_name, restart) => {
+    ['', false, false],
+    [', also after a restart between the kick and the power event', true, false],
+    [', also when it follows two events the other head descends from, after a restart', true, true]
+  ])('a head that fails the current state and carries no state of its own is retired when the event beside it is the one being committed%s', async (_name, restart, merged) => {
     const setUp = await setup()
     const { store, roomId } = setUp
     let { engine, ctx } = setUp
@@ -248,7 +251,15 @@ describe('room engine: heads that went out of date', () => {
     await add(buildInvite(alice.device, await ctx(), { originServerTs: T0 + 12, target: carol.userId }))
     await add(buildJoin(carol.device, await ctx(), { originServerTs: T0 + 13, via: { kind: 'invite' } }))
     await add(buildPowerLevels(alice.device, await ctx(), { originServerTs: T0 + 14, content: { users: { [bob.userId]: 100 } } }))
-    const fork = await ctx()
+    let fork = await ctx()
+    if (merged) {
+      const one = buildMessage(alice.device, fork, { originServerTs: T0 + 15, body: 'one' })
+      const two = buildMessage(carol.device, fork, { originServerTs: T0 + 16, body: 'two' })
+      await add(one)
+      await add(two)
+      fork = await ctx()
+      expect(fork.prevEvents).toHaveLength(2)
+    }
     const written = buildMessage(carol.device, fork, { originServerTs: T0 + 20, body: 'while being kicked' })
     const kick = buildKick(bob.device, fork, { originServerTs: T0 + 21, target: carol.userId })
     await add(written)
