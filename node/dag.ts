@@ -1,21 +1,10 @@
 /**
- * Small pure helpers over the room DAG: the depth rule, a deterministic parents-first order, and
- * state deltas. Pure (no I/O); they live with the engine because only it needs them.
+ * Small pure helpers over the room DAG: the `(depth, event ID)` order, a deterministic parents-first
+ * order, and state deltas. Pure (no I/O); they live with the engine because only it needs them
+ * (the DAG rules themselves are consensus: protocols/core/room/dag-rules.ts).
  */
 import { compareCodePoints, stateMapKey } from '../protocols/core/index.js'
 import type { RoomEvent } from '../protocols/core/index.js'
-
-/**
- * keyroom.1's depth rule: an event's `depth` is one more than the deepest of its `prev_events` (1
- * for the create event, which has none). Matrix only asks servers to keep depth sensible; keyroom
- * makes it exact, so `(depth, event ID)` is a total order every node computes the same way — the
- * order `messages()` lists a room in (docs/storage.md, table `0x02`).
- */
-export function expectedDepth (prevDepths: readonly number[]): number {
-  let max = 0
-  for (const depth of prevDepths) if (depth > max) max = depth
-  return max + 1
-}
 
 /** Order by `(depth, event ID)`: depth numerically, then event IDs by code point (the store's order for ASCII IDs). */
 export function compareByDepth (a: { depth: number, eventId: string }, b: { depth: number, eventId: string }): number {

@@ -26,14 +26,15 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  BinaryHeap, ErrorCode, KeyroomError, Lru, RoomEventType, compareCodePoints, decide, defaultAttestationCache, deviceStanding, parseJson, passesInState, stateMapKey
+  BinaryHeap, ErrorCode, KeyroomError, Lru, RoomEventType, checkCreateDagRules, checkDagRules, compareCodePoints, decide,
+  defaultAttestationCache, deviceStanding, expectedDepth, parseJson, passesInState, stateMapKey
 } from '../protocols/core/index.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
 import {
   CATCH_UP_MAX_BYTES, CATCH_UP_MAX_EVENTS, CATCH_UP_TIMEOUT_MS, GAP_FILL_MAX_EVENTS, GAP_FILL_TIMEOUT_MS, MAX_PREV_EVENTS,
   EVENT_CACHE_BYTES, GAP_GRACE_MS, MAX_PENDING_RETRIES, POSITION_CACHE_ENTRIES, RETRY_CATCH_UP_DELAY_MS, ROOM_QUEUE_CAPACITY, STORE_PAGE_SIZE, SYNC_READ_AHEAD
 } from './constants.js'
-import { compareByDepth, expectedDepth, stateDelta, stateKeyOf } from './dag.js'
+import { compareByDepth, stateDelta, stateKeyOf } from './dag.js'
 import { AncestorWalk, departedSyncStore, removalOf } from './departed-access.js'
 import { CheckPool } from './check-pool.js'
 import { fetchAncestors } from './fetch-ancestors.js'
@@ -573,13 +574,7 @@ export class RoomEngine {
     if (missing.length > 0) return { status: 'missing', missing }
 
     // The DAG rules (keyroom.1), before any state is computed.
-    let rule: string | undefined
-    if (isRoot || event.type === RoomEventType.Create) rule = 'keyroom.dag.1: the room already has its create event'
-    else if (prevs.length === 0) rule = 'keyroom.dag.2: only the create event has no prev_events'
-    else if (prevs.some(p => p.roomId !== roomId)) rule = 'keyroom.dag.3: a prev event is in another room'
-    else if (event.depth !== expectedDepth(prevs.map(p => p.depth))) {
-      rule = `keyroom.dag.4: depth is ${event.depth}, expected ${expectedDepth(prevs.map(p => p.depth))} (one more than the deepest prev event)`
-    }
+    let rule = checkDagRules(event, prevs)
 
     let stateBefore: ReadonlyMap<string, string> | undefined
     const prevStates: Array<ReadonlyMap<string, string>> = []
@@ -628,7 +623,8 @@ export class RoomEngine {
     const { eventId, event } = checked
     const roomVersion = event.content.room_version
     if (typeof roomVersion !== 'string') return { status: 'refused', rule: 'keyroom.create: no room_version' }
-    if (event.depth !== 1) return { status: 'refused', rule: `keyroom.dag.4: the create event's depth is ${event.depth}, expected 1` }
+    const dagRule = checkCreateDagRules(event)
+    if (dagRule !== undefined) return { status: 'refused', rule: dagRule }
     let view: RoomView
     try {
       view = new RoomView({ roomId: event.room_id, roomVersion, createEventId: eventId, heads: [], current: new Map() })

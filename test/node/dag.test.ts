@@ -1,18 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compareByDepth, expectedDepth, parentsFirst, stateDelta } from '../../node/dag.js'
+import { compareByDepth, parentsFirst, stateDelta } from '../../node/dag.js'
 import type { RoomEvent } from '../../node/index.js'
 
 function ev (eventId: string, depth: number, prev: string[], auth: string[] = []): { eventId: string, event: RoomEvent } {
   return { eventId, event: { type: 'm.room.message', room_id: '!r', sender: '~u', content: {}, origin_server_ts: 0, depth, prev_events: prev, auth_events: auth } }
 }
-
-describe('expectedDepth', () => {
-  it('is one more than the deepest prev event, 1 with none', () => {
-    expect(expectedDepth([])).toBe(1)
-    expect(expectedDepth([3, 7, 5])).toBe(8)
-  })
-})
 
 describe('compareByDepth', () => {
   it('orders by depth, then by event ID code points', () => {

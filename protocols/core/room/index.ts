@@ -24,6 +24,8 @@ export {
 } from './room-auth.js'
 export type { SignedPdu, RoomAuthOptions } from './room-auth.js'
 export { decide, passesInState } from './decide.js'
+export { checkDagRules, checkCreateDagRules, expectedDepth } from './dag-rules.js'
+export type { DagPrevEvent } from './dag-rules.js'
 export type { Decision, DecideContext, StateCheckContext } from './decide.js'
 export {
   buildEvent, signingDeviceId, causeOfMembership, buildCreateRoom, buildInvite, buildJoin, buildLeave, buildKick, buildBan,
