@@ -9,7 +9,7 @@
  *     durable before the parent heard of it).
  * stdin: one JSON command per line, `{ id, cmd, …args }`: `partition` (a Partition snapshot:
  * installs the rules in libp2p's gater and closes forbidden connections), `connect`, `peers`,
- * `users`, `create-room`, `invite`, `join`, `leave`, `kick`, `ban`, `unban`, `set-topic`, `set-power`, `send`, `members`,
+ * `users`, `create-room`, `invite`, `join`, `leave`, `kick`, `ban`, `unban`, `link-device`, `revoke-device`, `set-topic`, `set-power`, `send`, `members`,
  * `messages`, `rooms`, `catch-up`, `stop` (stop and exit). The end of stdin stops the node too.
  */
 import { createInterface } from 'node:readline'
@@ -72,6 +72,8 @@ const commands: Record<string, (args: Args) => Promise<unknown>> = {
   kick: async (args) => await node.kick(str(args, 'roomId'), str(args, 'userId')),
   ban: async (args) => await node.ban(str(args, 'roomId'), str(args, 'userId')),
   unban: async (args) => await node.unban(str(args, 'roomId'), str(args, 'userId')),
+  'link-device': async (args) => (await node.linkDevice(str(args, 'text'))).deviceId,
+  'revoke-device': async (args) => (await node.revokeDevice(str(args, 'deviceId'))).rooms,
   'set-topic': async (args) => await node.setTopic(str(args, 'roomId'), str(args, 'topic')),
   'set-power': async (args) => await node.setPowerLevel(str(args, 'roomId'), str(args, 'userId'), Number(args.level)),
   send: async (args) => await node.send(str(args, 'roomId'), { msgtype: 'm.text', body: str(args, 'body') }),

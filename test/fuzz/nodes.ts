@@ -63,6 +63,10 @@ export interface FuzzNode {
   /** Rooms with the local membership. */
   rooms(): Promise<Array<{ roomId: string, membership?: string }>>
   catchUp(roomId: string): Promise<number>
+  /** Links a new device of the node's user from the text the new device shows; its device ID. */
+  linkDevice(text: string): Promise<string>
+  /** Revokes a device of the node's user; the number of rooms the revocation was recorded in. */
+  revokeDevice(deviceId: string): Promise<number>
 }
 
 /** A node in this process. */
@@ -193,6 +197,14 @@ export class InProcessNode implements FuzzNode {
 
   async catchUp (roomId: string): Promise<number> {
     return await this.api.catchUp(roomId, { signal: AbortSignal.timeout(20_000) })
+  }
+
+  async linkDevice (text: string): Promise<string> {
+    return (await this.api.linkDevice(text)).deviceId
+  }
+
+  async revokeDevice (deviceId: string): Promise<number> {
+    return (await this.api.revokeDevice(deviceId)).rooms
   }
 }
 
@@ -380,5 +392,13 @@ export class ProcessNode implements FuzzNode {
 
   async catchUp (roomId: string): Promise<number> {
     return await this.#call('catch-up', { roomId }) as number
+  }
+
+  async linkDevice (text: string): Promise<string> {
+    return await this.#call('link-device', { text }) as string
+  }
+
+  async revokeDevice (deviceId: string): Promise<number> {
+    return await this.#call('revoke-device', { deviceId }) as number
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The seeded convergence fuzzer's rig: N honest nodes on 127.0.0.1 in one room, a script of
- * rounds (messages, state changes, partitions and heals, nodes going down and coming back on the
- * same data directory), then heal, bring everyone back into the room, wait (bounded) for
- * quiescence, and check that every node converged (final-state.ts).
+ * rounds (messages, state changes, device revocations, partitions and heals, nodes going down and
+ * coming back on the same data directory), then heal, bring everyone back into the room, wait
+ * (bounded) for quiescence, and check that every node converged (final-state.ts). A node whose
+ * script revokes a device first links a spare device of its user at setup (its attestation is
+ * recorded in the room); the revocation then replaces that record.
  *
  * Anti-vacuity: each partition episode records the state events acknowledged on each side; when
  * at least two sides changed state, the rig checks — before healing — that no side holds the
@@ -12,7 +14,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ErrorCode, KeyroomError } from '../../node/index.js'
+import { ErrorCode, KeyroomError, createNode } from '../../node/index.js'
 import { checkConvergence, formatDag, readFinalRoom } from './final-state.js'
 import { Partition } from './network.js'
 import { InProcessNode, ProcessNode } from './nodes.js'
@@ -102,7 +104,7 @@ export interface FuzzReport {
   root: string
 }
 
-const STATE_OPS: ReadonlySet<Action['op']> = new Set(['topic', 'power', 'invite', 'join', 'leave', 'kick', 'ban', 'unban'])
+const STATE_OPS: ReadonlySet<Action['op']> = new Set(['topic', 'power', 'invite', 'join', 'leave', 'kick', 'ban', 'unban', 'revoke'])
 
 /** Runs one fuzz run. Never throws for a failed invariant: the report says so (it throws for a broken rig). */
 export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
@@ -121,6 +123,10 @@ class Rig {
   readonly partition = new Partition()
   readonly nodes: FuzzNode[] = []
   readonly probes: Array<Probe | undefined> = []
+  /** Per node that revokes in the script: the device ID of its user's spare device. */
+  readonly spares: Array<string | undefined> = []
+  /** The rooms the last revocation was recorded in (the action log's detail). */
+  revokedIn: number | undefined
   readonly records: ActionRecord[] = []
   readonly episodes: Episode[] = []
   /** Acknowledged event ID → what it was. */
@@ -222,7 +228,34 @@ class Rig {
       for (const n of this.nodes) if ((await n.members(this.roomId)).filter(m => m.membership === 'join').length !== this.nodes.length) return false
       return true
     }, 15_000, 'everyone sees every member joined')
+    const revokers = new Set(this.script.actions.flat().flatMap(a => (a.op === 'revoke' ? [a.node] : [])))
+    for (const index of [...revokers].sort((a, b) => a - b)) this.spares[index] = await this.linkSpare(this.nodes[index]!)
     this.log(`room ${this.roomId} with ${this.nodes.map(n => `${n.name}=${n.identity.userId.slice(0, 10)}`).join(' ')}, set up in ${Date.now() - t0} ms`)
+  }
+
+  /**
+   * A second device of `node`'s user, linked by `node` (its attestation is then recorded in the
+   * room) and stopped again: the device a `revoke` action revokes. Bounded.
+   */
+  async linkSpare (node: FuzzNode): Promise<string> {
+    let linking: Promise<string> | undefined
+    const signal = AbortSignal.timeout(30_000)
+    const spare = await createNode({
+      dataDir: join(this.root, `s${node.index}`),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      loggerPrefix: `s${node.index}`,
+      durableWrites: false,
+      link: { onRequest: (request) => { linking = node.linkDevice(request.text) }, signal }
+    })
+    try {
+      if (linking === undefined) throw new Error(`${node.name}'s spare device was linked without asking`)
+      const deviceId = await linking
+      if (deviceId !== spare.deviceId) throw new Error(`${node.name} linked ${deviceId}, not its spare device ${spare.deviceId}`)
+      this.log(`${node.name} linked its spare device ${deviceId.slice(0, 10)}`)
+      return deviceId
+    } finally {
+      await spare.stop()
+    }
   }
 
   /** Node 0 invites `node` (unbanning first through its probe if needed) and `node` joins; bounded. */
@@ -288,8 +321,10 @@ class Rig {
     const t0 = Date.now()
     const record: ActionRecord = { round: this.round, action, outcome: 'ok', ms: 0 }
     try {
+      this.revokedIn = undefined
       const result = await this.perform(action)
       if (result !== undefined) record.eventId = result
+      if (this.revokedIn !== undefined) record.detail = `recorded in ${this.revokedIn} room(s)`
     } catch (err) {
       record.outcome = err instanceof KeyroomError ? 'refused' : 'error'
       record.detail = err instanceof KeyroomError ? `${err.code}: ${err.message}` : message(err)
@@ -361,6 +396,12 @@ class Rig {
       case 'ban': return await this.live(action.node).ban(roomId, this.userOf(action.target))
       case 'topic': return await this.live(action.node).setTopic(roomId, action.topic)
       case 'power': return await this.live(action.node).setPowerLevel(roomId, this.userOf(action.target), action.level)
+      case 'revoke': {
+        const deviceId = this.spares[action.node]
+        if (deviceId === undefined) throw new Error(`n${action.node} has no spare device`)
+        this.revokedIn = await this.live(action.node).revokeDevice(deviceId)
+        return undefined
+      }
       case 'unban': {
         const node = this.live(action.node)
         const target = this.userOf(action.target)

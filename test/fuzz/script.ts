@@ -7,6 +7,9 @@
  *
  * Node 0 creates the room (creators have unbounded power in room version 12 and keyroom.1, and
  * nobody can kick or ban them), so it never leaves: the room always has an anchor.
+ *
+ * Device revocations come from a second PRNG stream (seeded from the seed too), appended to a
+ * round, so adding them left every other action of a seed as it was.
  */
 import { Prng } from './prng.js'
 
@@ -27,6 +30,8 @@ export type Action =
   | { op: 'kick', node: number, target: number }
   | { op: 'ban', node: number, target: number }
   | { op: 'unban', node: number, target: number }
+  /** The node revokes its user's spare device (a second device the rig links at setup). */
+  | { op: 'revoke', node: number }
 
 /** What a script is made for. */
 export interface ScriptOptions {
@@ -55,6 +60,11 @@ interface View {
 
 const CREATOR_POWER = Number.POSITIVE_INFINITY
 
+/** Mixed into the seed for the device-revocation stream. */
+const DEVICE_STREAM = 0x6a09e667
+/** Chance that a round ends with a device revocation. */
+const REVOKE_CHANCE = 0.2
+
 function cloneView (v: View): View {
   return { membership: [...v.membership], power: [...v.power] }
 }
@@ -65,6 +75,8 @@ export function generateScript (options: ScriptOptions): Script {
   const downs = options.downs ?? 'stop'
   if (!Number.isInteger(nodes) || nodes < 2) throw new Error('a script needs at least 2 nodes')
   const rng = new Prng(seed)
+  const deviceRng = new Prng((seed ^ DEVICE_STREAM) >>> 0)
+  const revoked = new Set<number>()
   // Everyone starts joined (the runner sets the room up); node 0 is the creator.
   const initial: View = { membership: Array.from({ length: nodes }, () => 'join' as const), power: Array.from({ length: nodes }, (_, i) => (i === 0 ? CREATOR_POWER : 0)) }
   /** Group of each node (all 0 when healed) and each group's view. */
@@ -153,6 +165,16 @@ export function generateScript (options: ScriptOptions): Script {
       round.push(action)
       applyToView(view, action)
     }
+
+    // A device revocation now and then: by a node that is up and joined on its side, once.
+    if (deviceRng.chance(REVOKE_CHANCE)) {
+      const candidates = Array.from({ length: nodes }, (_, i) => i).filter(i => up(i) && !revoked.has(i) && joined(views[groupOf[i] ?? 0]!, i))
+      if (candidates.length > 0) {
+        const node = deviceRng.pick(candidates)
+        revoked.add(node)
+        round.push({ op: 'revoke', node })
+      }
+    }
     out.push(round)
   }
   return { seed, nodes, rounds, downs, actions: out }
@@ -238,6 +260,7 @@ export function formatAction (action: Action): string {
     case 'partition': return `partition ${action.groups.map(g => `{${g.map(i => `n${i}`).join(',')}}`).join(' | ')}`
     case 'heal': return 'heal'
     case 'stop': case 'kill': case 'start': case 'join': case 'leave': return `${action.op} n${action.node}`
+    case 'revoke': return `n${action.node} revokes its spare device`
     case 'send': return `n${action.node} send ${JSON.stringify(action.body)}`
     case 'topic': return `n${action.node} topic ${JSON.stringify(action.topic)}`
     case 'power': return `n${action.node} power n${action.target} = ${action.level}`
