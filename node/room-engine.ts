@@ -450,8 +450,8 @@ export class RoomEngine {
    *    node restarted since, say) is judged when its state changes the resolution, in the state
    *    the other heads resolve to: what a node that never held it judges it by;
    * 2. a noted head is retired once its state changes what the other heads resolve to while its
-   *    branch holds no state of its own (only events without state on top of an event another
-   *    head descends from). Its state is then just the room's as it was before a concurrent
+   *    branch holds no state of its own (none of the events behind it that no other head descends
+   *    from sets state: {@link #carriesNoState}). Its state is then just the room's as it was before a concurrent
    *    change, and state resolution orders power events by the auth graph, not by the room's
    *    history: resolving that old state again over what followed can undo a removal (a state
    *    reset) that the nodes which soft-failed the head never see, and that would split the
