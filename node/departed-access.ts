@@ -23,10 +23,11 @@
  * only goes as deep as the requests so far needed — an ancestor of an event has a lower depth
  * (keyroom.dag.4: depth = max(prev depths) + 1), so everything at depth ≥ d is known once every
  * frontier event deeper than d has been expanded. Each ancestor is read from the store once per
- * walk, however many requests ask.
+ * walk, however many requests ask. (The room engine also uses the walk, bounded, to tell whether a
+ * head's branch is behind the other heads.)
  */
-import { BinaryHeap, RoomEventType, parseJson } from '../protocols/core/index.js'
-import type { IdentifiedEvent, RoomEvent } from '../protocols/core/index.js'
+import { BinaryHeap, RoomEventType } from '../protocols/core/index.js'
+import type { IdentifiedEvent } from '../protocols/core/index.js'
 import type { SyncStore } from '../protocols/sync/index.js'
 import type { RoomView } from './room-view.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -76,41 +77,50 @@ function previousMemberEvent (view: RoomView, member: IdentifiedEvent, userId: s
   return undefined
 }
 
-/** What the walk reads of a stored event. */
+/** What the walk reads of an event. */
 export interface StoredPosition {
-  roomId: string
-  depth: number
-  bytes: Uint8Array
+  readonly roomId: string
+  readonly depth: number
+  readonly prevEvents: readonly string[]
 }
 
 /**
- * Which events are ancestors of one event (`tip`) or the tip itself, answered lazily (see the
- * module comment). One walk per tip; concurrent questions are answered one after the other, so the
- * walk's state is only ever advanced by one of them.
+ * Which events are ancestors of some events (`tips`) or tips themselves, answered lazily (see the
+ * module comment). Concurrent questions are answered one after the other, so the walk's state is
+ * only ever advanced by one of them. With `maxExpansions`, the walk reads the prev events of at
+ * most that many events; past that it answers `false` and is `incomplete`.
  *
- * Only IDs reached over `prev_events` from the tip are ever answered `true`, so a wrong depth can
+ * Only IDs reached over `prev_events` from a tip are ever answered `true`, so a wrong depth can
  * never widen the grant: at worst (a stored event rejected for a lying depth, keyroom.dag.4, among
  * the ancestors) an ancestor below it is answered `false` — refused, not leaked.
  */
 export class AncestorWalk {
   readonly roomId: string
-  readonly tip: string
-  readonly tipDepth: number
+  readonly tips: readonly string[]
+  readonly #maxTipDepth: number
   readonly #read: (eventId: string) => Promise<StoredPosition | undefined>
-  /** Known ancestors (and the tip). */
+  /** Known ancestors (and the tips). */
   readonly #seen = new Set<string>()
-  /** Known ancestors whose `prev_events` are not read yet, deepest first. */
-  /** Deepest first (ties: any order; the walk's answers do not depend on it). */
+  /** Known ancestors whose `prev_events` are not read yet, deepest first (ties: any order; the walk's answers do not depend on it). */
   readonly #frontier = new BinaryHeap<{ eventId: string, depth: number }>((a, b) => b.depth - a.depth)
+  #expansionsLeft: number
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (init: { roomId: string, tip: string, tipDepth: number, read: (eventId: string) => Promise<StoredPosition | undefined> }) {
+  constructor (init: {
+    roomId: string
+    tips: ReadonlyArray<{ eventId: string, depth: number }>
+    read: (eventId: string) => Promise<StoredPosition | undefined>
+    maxExpansions?: number
+  }) {
     this.roomId = init.roomId
-    this.tip = init.tip
-    this.tipDepth = init.tipDepth
+    this.tips = init.tips.map(t => t.eventId)
+    this.#maxTipDepth = Math.max(0, ...init.tips.map(t => t.depth))
     this.#read = init.read
-    this.#seen.add(init.tip)
-    this.#frontier.push({ eventId: init.tip, depth: init.tipDepth })
+    this.#expansionsLeft = init.maxExpansions ?? Number.POSITIVE_INFINITY
+    for (const tip of init.tips) {
+      this.#seen.add(tip.eventId)
+      this.#frontier.push(tip)
+    }
   }
 
   /** Events known to be ancestors so far (for tests and logs). */
@@ -118,11 +128,16 @@ export class AncestorWalk {
     return this.#seen.size
   }
 
-  /** Whether the event (stored at `depth`) is the tip or one of its ancestors. */
+  /** Whether `maxExpansions` ran out: a `false` answer may then be wrong. */
+  get incomplete (): boolean {
+    return this.#expansionsLeft <= 0 && this.#frontier.peek() !== undefined
+  }
+
+  /** Whether the event (stored at `depth`) is a tip or an ancestor of one. */
   async includes (eventId: string, depth: number, options: AbortOptions = {}): Promise<boolean> {
-    if (eventId === this.tip || this.#seen.has(eventId)) return true
+    if (this.#seen.has(eventId)) return true
     // An ancestor is strictly shallower than its descendant (keyroom.dag.4).
-    if (depth >= this.tipDepth) return false
+    if (depth >= this.#maxTipDepth) return false
     const run = this.#queue.then(async () => {
       await this.#expandAbove(depth, options)
       return this.#seen.has(eventId)
@@ -133,12 +148,13 @@ export class AncestorWalk {
 
   /** Reads the prevs of every frontier event deeper than `depth`: then every ancestor at `depth` or deeper is known. */
   async #expandAbove (depth: number, options: AbortOptions): Promise<void> {
-    for (let top = this.#frontier.peek(); top !== undefined && top.depth > depth; top = this.#frontier.peek()) {
+    for (let top = this.#frontier.peek(); top !== undefined && top.depth > depth && this.#expansionsLeft > 0; top = this.#frontier.peek()) {
       options.signal?.throwIfAborted()
       this.#frontier.pop()
+      this.#expansionsLeft--
       const stored = await this.#read(top.eventId)
       if (stored === undefined || stored.roomId !== this.roomId) continue
-      for (const prev of (parseJson(stored.bytes) as RoomEvent).prev_events) {
+      for (const prev of stored.prevEvents) {
         if (this.#seen.has(prev)) continue
         const position = await this.#read(prev)
         if (position === undefined || position.roomId !== this.roomId) continue
@@ -150,8 +166,8 @@ export class AncestorWalk {
 }
 
 /**
- * The sync store a departed member reads through: `base` limited to `walk.tip` and its ancestors,
- * with `walk.tip` as the room's only head.
+ * The sync store a departed member reads through: `base` limited to the walk's tip (the removal
+ * event) and its ancestors, with that tip as the room's only head.
  */
 export function departedSyncStore (base: SyncStore, walk: AncestorWalk, read: (eventId: string) => Promise<StoredPosition | undefined>): SyncStore {
   const allowed = async (roomId: string, eventId: string, options?: AbortOptions): Promise<boolean> => {
@@ -160,7 +176,7 @@ export function departedSyncStore (base: SyncStore, walk: AncestorWalk, read: (e
     return stored?.roomId === roomId && await walk.includes(eventId, stored.depth, options)
   }
   return {
-    getHeads: (roomId) => (roomId === walk.roomId ? [walk.tip] : undefined),
+    getHeads: (roomId) => (roomId === walk.roomId ? [...walk.tips] : undefined),
     getEvent: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getEvent(roomId, eventId, options) : undefined),
     getPrevEvents: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getPrevEvents(roomId, eventId, options) : undefined),
     getStateIdsAt: async (roomId, eventId, options) => (await allowed(roomId, eventId, options) ? await base.getStateIdsAt(roomId, eventId, options) : undefined)

@@ -26,7 +26,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import {
-  BinaryHeap, ErrorCode, KeyroomError, Lru, RoomEventType, checkCreateDagRules, checkDagRules, compareCodePoints, decide,
+  ErrorCode, KeyroomError, Lru, RoomEventType, checkCreateDagRules, checkDagRules, compareCodePoints, decide,
   defaultAttestationCache, deviceStanding, expectedDepth, parseJson, passesInState, stateMapKey
 } from '../protocols/core/index.js'
 import { SerialQueue } from '../protocols/gossip/index.js'
@@ -116,6 +116,7 @@ interface Recent {
 /** A durable event as the sync server reads it. */
 interface CachedEvent {
   roomId: string
+  depth: number
   bytes: Uint8Array
   prevEvents: readonly string[]
 }
@@ -129,48 +130,6 @@ function sameState (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, strin
   if (a.size !== b.size) return false
   for (const [key, id] of a) if (b.get(key) !== id) return false
   return true
-}
-
-/**
- * The ancestors of some tips, learnt lazily, deepest first, only as deep as the questions so far
- * needed (an ancestor is shallower than its descendants: keyroom.dag.4), reading at most `budget`
- * events.
- */
-class BoundedAncestors {
-  readonly #read: (eventId: string) => Promise<RoomEvent | undefined>
-  readonly #seen: Set<string>
-  readonly #frontier = new BinaryHeap<{ eventId: string, depth: number }>((a, b) => b.depth - a.depth)
-  #pending: string[]
-  #budget: number
-
-  constructor (tips: readonly string[], read: (eventId: string) => Promise<RoomEvent | undefined>, budget: number) {
-    this.#read = read
-    this.#seen = new Set(tips)
-    this.#pending = [...tips]
-    this.#budget = budget
-  }
-
-  /** Whether `eventId` is a tip or an ancestor of one; `undefined` when the budget ran out first or it is not stored. */
-  async includes (eventId: string): Promise<boolean | undefined> {
-    if (this.#seen.has(eventId)) return true
-    const target = await this.#read(eventId)
-    if (target === undefined) return undefined
-    for (const id of this.#pending.splice(0)) {
-      const event = await this.#read(id)
-      if (event !== undefined) this.#frontier.push({ eventId: id, depth: event.depth })
-    }
-    for (let top = this.#frontier.peek(); top !== undefined && top.depth > target.depth; top = this.#frontier.peek()) {
-      if (this.#budget-- <= 0) return undefined
-      this.#frontier.pop()
-      for (const prev of (await this.#read(top.eventId))?.prev_events ?? []) {
-        if (this.#seen.has(prev)) continue
-        this.#seen.add(prev)
-        const event = await this.#read(prev)
-        if (event !== undefined) this.#frontier.push({ eventId: prev, depth: event.depth })
-      }
-    }
-    return this.#seen.has(eventId)
-  }
 }
 
 /** Events read at most when an accepted event supersedes heads behind soft-failed prev events. */
@@ -425,7 +384,7 @@ export class RoomEngine {
       const next: string[] = []
       for (const id of frontier) {
         if (budget-- <= 0) break
-        for (const prev of await this.#prevEventsOf(view, id) ?? []) {
+        for (const prev of (await this.#positionOf(view, id))?.prevEvents ?? []) {
           if (!out.has(prev)) {
             out.add(prev)
             if (!heads.has(prev) && view.notAccepted(prev)) next.push(prev)
@@ -436,7 +395,6 @@ export class RoomEngine {
     }
     return out
   }
-
 
   /**
    * After a state event (`newHead`) is accepted while the room has several heads (`all`; `states`:
@@ -465,14 +423,15 @@ export class RoomEngine {
     const heads = [...states.keys()]
     if (heads.length > MAX_RECHECKED_HEADS || heads.length !== all.length) return { heads: [...all], current }
     const retired = new Set<string>()
-    const passes = async (head: string, state: ReadonlyMap<string, string>): Promise<boolean> => {
-      const event = await this.#eventOf(view, head)
-      return event === undefined || passesInState(event, { roomVersion: view.roomVersion, eventId: head, state: view.lookup(state) }).ok
-    }
     for (const head of heads) {
       if (head === newHead) continue
+      let event: RoomEvent | undefined
+      const passes = async (state: ReadonlyMap<string, string>): Promise<boolean> => {
+        event ??= await this.#eventOf(view, head)
+        return event === undefined || passesInState(event, { roomVersion: view.roomVersion, eventId: head, state: view.lookup(state) }).ok
+      }
       let noted = this.#outdated.has(head)
-      if (!noted && !await passes(head, current)) {
+      if (!noted && !await passes(current)) {
         this.#outdated.set(head, true)
         noted = true
       }
@@ -482,7 +441,7 @@ export class RoomEngine {
       if (sameState(current, withoutHead)) continue
       // Not noted (say, the node restarted since): a node that never held the head judges it in
       // the state without it.
-      if (!noted && await passes(head, withoutHead)) continue
+      if (!noted && await passes(withoutHead)) continue
       if (await this.#carriesNoState(view, head, otherHeads)) retired.add(head)
     }
     if (retired.size === 0) return { heads, current }
@@ -499,7 +458,14 @@ export class RoomEngine {
    * as deep as the branch needs); `false` when it cannot tell.
    */
   async #carriesNoState (view: RoomView, head: string, otherHeads: readonly string[]): Promise<boolean> {
-    const shared = new BoundedAncestors(otherHeads, async (id) => await this.#eventOf(view, id), SUPERSEDED_WALK_EVENTS)
+    const position = async (id: string): Promise<StoredPosition | undefined> => await this.#positionOf(view, id)
+    const tips: Array<{ eventId: string, depth: number }> = []
+    for (const id of otherHeads) {
+      const tip = await position(id)
+      if (tip === undefined) return false
+      tips.push({ eventId: id, depth: tip.depth })
+    }
+    const shared = new AncestorWalk({ roomId: view.roomId, tips, read: position, maxExpansions: SUPERSEDED_WALK_EVENTS })
     const seen = new Set<string>([head])
     const branch = [head]
     for (let read = 0; branch.length > 0; read++) {
@@ -509,22 +475,24 @@ export class RoomEngine {
       for (const prev of event.prev_events) {
         if (seen.has(prev)) continue
         seen.add(prev)
-        const answer = await shared.includes(prev)
-        if (answer === undefined) return false
-        if (!answer) branch.push(prev)
+        const stored = await position(prev)
+        if (stored === undefined) return false
+        if (await shared.includes(prev, stored.depth)) continue
+        if (shared.incomplete) return false
+        branch.push(prev)
       }
     }
     return true
   }
 
   /**
-   * An event's prev events: from the view's state events (which hold the event being committed),
-   * else the stored (or in-flight) event.
+   * An event's room, depth and prev events: from the view's state events (which hold the event
+   * being committed), else the stored (or in-flight) event.
    */
-  async #prevEventsOf (view: RoomView, eventId: string): Promise<readonly string[] | undefined> {
-    return view.getEvent(eventId)?.prev_events ?? (await this.#servedEvent(eventId))?.prevEvents
+  async #positionOf (view: RoomView, eventId: string): Promise<StoredPosition | undefined> {
+    const event = view.getEvent(eventId)
+    return event === undefined ? await this.#servedEvent(eventId) : { roomId: event.room_id, depth: event.depth, prevEvents: event.prev_events }
   }
-
 
   /** A room event by ID: the view's state events, else the served-event cache or the store. */
   async #eventOf (view: RoomView, eventId: string): Promise<RoomEvent | undefined> {
@@ -716,7 +684,7 @@ export class RoomEngine {
       roomMeta = { roomVersion: view.roomVersion, createEventId: view.createEventId, localMembership: ownAfter }
     }
 
-    this.#recent.set(eventId, { roomId, depth: event.depth, decision: decision.kind, state: stateAfter, served: { roomId, bytes, prevEvents: event.prev_events } })
+    this.#recent.set(eventId, { roomId, depth: event.depth, decision: decision.kind, state: stateAfter, served: { roomId, depth: event.depth, bytes, prevEvents: event.prev_events } })
     const write = this.#store.writeEvent({
       eventId,
       roomId,
@@ -734,7 +702,7 @@ export class RoomEngine {
     const durable: Promise<void> = this.#track(write.then(() => {
       this.#recent.delete(eventId)
       this.#positions.set(eventId, { roomId, depth: event.depth })
-      this.#eventCache.set(eventId, { roomId, bytes, prevEvents: event.prev_events }, bytes.byteLength)
+      this.#eventCache.set(eventId, { roomId, depth: event.depth, bytes, prevEvents: event.prev_events }, bytes.byteLength)
       this.#announce(view, checked, decision, changedMembers, previousMemberships)
     }, (err: unknown) => {
       this.#recent.delete(eventId)
@@ -958,7 +926,6 @@ export class RoomEngine {
   async #awaitHeld (held: ReadonlyArray<Promise<void>>, options: AbortOptions): Promise<void> {
     await this.#boundedWait(Promise.all(held), GAP_FILL_TIMEOUT_MS, options)
   }
-
 
   // -------------------------------------------------------------------------------------------
   // Catch-up
@@ -1236,14 +1203,14 @@ export class RoomEngine {
     if (walk === undefined) {
       const stored = await this.#store.getEvent(removal.eventId)
       if (stored?.roomId !== view.roomId) return false
-      walk = new AncestorWalk({ roomId: view.roomId, tip: removal.eventId, tipDepth: stored.depth, read: this.#readPosition })
+      walk = new AncestorWalk({ roomId: view.roomId, tips: [{ eventId: removal.eventId, depth: stored.depth }], read: this.#readPosition })
       this.#departedWalks.set(removal.eventId, walk)
     }
     return { store: departedSyncStore(this.syncStore, walk, this.#readPosition) }
   }
 
-  /** A durable event's room, depth and bytes, as the ancestry walks read them. */
-  readonly #readPosition = async (eventId: string): Promise<StoredPosition | undefined> => await this.#store.getEvent(eventId)
+  /** An event's room, depth and prev events, as the ancestry walks read them. */
+  readonly #readPosition = async (eventId: string): Promise<StoredPosition | undefined> => await this.#servedEvent(eventId)
 
   /** The sync store port: the room's stored events, heads and state. */
   readonly syncStore: SyncStore = {
@@ -1280,7 +1247,7 @@ export class RoomEngine {
   }
 
   #cacheServed (stored: StoredEvent): CachedEvent {
-    const entry: CachedEvent = { roomId: stored.roomId, bytes: stored.bytes, prevEvents: (parseJson(stored.bytes) as RoomEvent).prev_events }
+    const entry: CachedEvent = { roomId: stored.roomId, depth: stored.depth, bytes: stored.bytes, prevEvents: (parseJson(stored.bytes) as RoomEvent).prev_events }
     this.#eventCache.set(stored.eventId, entry, stored.bytes.byteLength)
     this.#positions.set(stored.eventId, { roomId: stored.roomId, depth: stored.depth })
     return entry

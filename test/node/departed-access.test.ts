@@ -37,7 +37,7 @@ function fakeDag (prevsOf: number[][]): { read: (id: string) => Promise<StoredPo
     const ids = [...new Set(ps)].map(p => `$e${p}`)
     depth[i] = ps.length === 0 ? 1 : Math.max(...ps.map(p => depth[p]!)) + 1
     prevs[i] = ids
-    stored.set(`$e${i}`, { roomId: ROOM, depth: depth[i]!, bytes: encoder.encode(JSON.stringify(event(depth[i]!, ids))) })
+    stored.set(`$e${i}`, { roomId: ROOM, depth: depth[i]!, prevEvents: ids })
   })
   const reads = new Map<string, number>()
   return {
@@ -72,7 +72,7 @@ describe('AncestorWalk', () => {
       const dag = fakeDag(prevsOf)
       const tip = tipSeed % prevsOf.length
       const expected = ancestorsOf(dag.prevs, tip)
-      const walk = new AncestorWalk({ roomId: ROOM, tip: `$e${tip}`, tipDepth: dag.depth[tip]!, read: dag.read })
+      const walk = new AncestorWalk({ roomId: ROOM, tips: [{ eventId: `$e${tip}`, depth: dag.depth[tip]! }], read: dag.read })
       // Concurrent questions share one walk.
       const answers = await Promise.all(questions.map(async q => {
         const i = q % prevsOf.length
@@ -87,7 +87,7 @@ describe('AncestorWalk', () => {
   it('walks only as deep as the questions need', async () => {
     // A chain of 1 000 events; the tip is the last.
     const dag = fakeDag(Array.from({ length: 1000 }, (_, i) => (i === 0 ? [] : [i - 1])))
-    const walk = new AncestorWalk({ roomId: ROOM, tip: '$e999', tipDepth: 1000, read: dag.read })
+    const walk = new AncestorWalk({ roomId: ROOM, tips: [{ eventId: '$e999', depth: 1000 }], read: dag.read })
     expect(await walk.includes('$e995', 996)).toBe(true)
     expect([...dag.reads.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10)
     // Deeper than the tip, or as deep and not the tip: no read at all.
@@ -97,6 +97,21 @@ describe('AncestorWalk', () => {
     expect(dag.reads.size).toBe(0)
     expect(await walk.includes('$e0', 1)).toBe(true)
     expect(walk.known).toBe(1000)
+  })
+
+  it('with several tips, answers for any of them; with a bound on expansions, says when a "no" may be wrong', async () => {
+    // A chain $e0 … $e99, and $e100 forking off $e50; $e101 forks off $e10 (a descendant of no tip).
+    const dag = fakeDag([...Array.from({ length: 100 }, (_, i) => (i === 0 ? [] : [i - 1])), [50], [10]])
+    const tips = [{ eventId: '$e99', depth: 100 }, { eventId: '$e100', depth: 52 }]
+    const bounded = new AncestorWalk({ roomId: ROOM, tips, read: dag.read, maxExpansions: 10 })
+    expect(await bounded.includes('$e95', 96)).toBe(true)
+    expect(bounded.incomplete).toBe(false)
+    expect(await bounded.includes('$e20', 21)).toBe(false)
+    expect(bounded.incomplete).toBe(true)
+    const whole = new AncestorWalk({ roomId: ROOM, tips, read: dag.read })
+    expect(await whole.includes('$e20', 21)).toBe(true)
+    expect(await whole.includes('$e101', 12)).toBe(false)
+    expect(whole.incomplete).toBe(false)
   })
 })
 
@@ -110,7 +125,7 @@ describe('departedSyncStore', () => {
       getPrevEvents: (_roomId, id) => dag.prevs[Number(id.slice(2))],
       getStateIdsAt: () => ({ stateIds: ['$e0'], authChainIds: [] })
     }
-    const walk = new AncestorWalk({ roomId: ROOM, tip: '$e2', tipDepth: dag.depth[2]!, read: dag.read })
+    const walk = new AncestorWalk({ roomId: ROOM, tips: [{ eventId: '$e2', depth: dag.depth[2]! }], read: dag.read })
     const store = departedSyncStore(base, walk, dag.read)
     expect(await store.getHeads(ROOM)).toEqual(['$e2'])
     expect(await store.getHeads('!other')).toBeUndefined()
